@@ -1,0 +1,59 @@
+"""The `segviewer` command: argparse sub-commands, each in segviewer/commands/<name>.py.
+
+Each command module exposes `add_parser(subparsers)` (which sets `func`) and never imports Qt at
+module level; only the GUI commands import Qt, and only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from segviewer import __version__
+
+# Order shown in --help.
+COMMANDS = ["gui", "info", "demo_data", "evaluate", "models", "train", "predict", "compare"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segviewer",
+        description="Semantic segmentation of driving scenes: browse, train, overlay, augment, evaluate. "
+        "Without a command, opens the desktop application on the built-in demo data set.",
+    )
+    parser.add_argument("--version", action="version", version=f"segviewer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"segviewer.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"segviewer.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from segviewer.core.errors import UserError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if "gui" not in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
+            parser.print_help()
+            return 0
+        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"segviewer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("segviewer: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

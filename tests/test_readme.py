@@ -1,0 +1,31 @@
+"""The README's two commands are the contract; .ci/run must call the test command verbatim."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import REPO
+
+
+def _command_after(marker: str) -> str:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {marker} -->\s*```\s*\n(.+?)\n```", text, re.S)
+    assert match, f"README has no command block after <!-- {marker} -->"
+    return match.group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    command = _command_after("test-command")
+    ci_lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines()]
+    assert command in ci_lines
+
+
+def test_run_command_launches_segviewer():
+    command = _command_after("run-command")
+    assert command.startswith("python3 -m venv .venv") and command.endswith(".venv/bin/segviewer")
+
+
+def test_cli_entry_point_declared():
+    text = (REPO / "pyproject.toml").read_text()
+    assert 'segviewer = "segviewer.cli:main"' in text
+    assert "opencv-python-headless" in text and "opencv-python\"" not in text
