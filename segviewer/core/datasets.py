@@ -55,8 +55,14 @@ class Dataset:
 
     def split(self, name: str) -> list[Sample]:
         if name not in self.splits:
-            raise DatasetError(f"{self.root}: no '{name}' split; this data set has {', '.join(self.splits) or 'none'}")
+            raise DatasetError(
+                f"{self.root}: no '{name}' split; this data set has {', '.join(self.splits) or 'none'}"
+            )
         return self.splits[name]
+
+    def labelled(self, name: str) -> list[Sample]:
+        """The samples of a split that have a mask (training and evaluation use only these)."""
+        return [s for s in self.split(name) if s.mask is not None]
 
     def load_image(self, sample: Sample) -> np.ndarray:
         return read_image(sample.image)
@@ -78,7 +84,9 @@ def decode_mask(path: Path, file_scheme: LabelScheme, mask_kind: str) -> np.ndar
         return file_scheme.to_train_ids(file_scheme.decolorize(arr, source=str(path)))
     if arr.dtype != np.uint8:
         if arr.size and (arr.min() < 0 or arr.max() > 255):
-            raise ImageReadError(f"{path}: mask values {int(arr.min())}..{int(arr.max())} do not fit 8 bits; save class ids 0..255")
+            raise ImageReadError(
+                f"{path}: mask values {int(arr.min())}..{int(arr.max())} do not fit 8 bits; save class ids 0..255"
+            )
         arr = arr.astype(np.uint8)
     if mask_kind == "ids":
         return file_scheme.to_train_ids(arr)
@@ -91,9 +99,19 @@ def list_images(folder: Path) -> list[Path]:
 
     try:
         with os.scandir(folder) as it:
-            names = [e.name for e in it if e.name.lower().endswith(IMAGE_SUFFIXES) and not e.name.startswith(".")]
+            names = [
+                e.name for e in it if e.name.lower().endswith(IMAGE_SUFFIXES) and not e.name.startswith(".")
+            ]
     except FileNotFoundError:
         return []
+    except NotADirectoryError:
+        raise DatasetError(
+            f"{folder}: is a file where a folder of images was expected; move it away"
+        ) from None
+    except PermissionError:
+        raise DatasetError(
+            f"{folder}: cannot be read (permission denied); allow reading it or choose another folder"
+        ) from None
     return [folder / n for n in sorted(names)]
 
 

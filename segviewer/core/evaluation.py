@@ -1,0 +1,196 @@
+"""Evaluating a trained checkpoint on a data set split, and side-by-side tables of several models.
+
+Predictions are made at each image's original size (as a user sees them), so these figures can differ
+slightly from the per-epoch validation during training, which compares at the input size.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.datasets import Dataset, open_dataset
+from segviewer.core.errors import UserError
+from segviewer.core.labels import LabelScheme
+from segviewer.core.metrics import ConfusionMatrix, Metrics
+
+TOP_PER_PAIR = 20
+
+
+class EvaluationError(UserError):
+    """A split that cannot be evaluated (missing, or without masks)."""
+
+
+@dataclass
+class EvaluationResult:
+    confusion: ConfusionMatrix
+    metrics: Metrics
+    per_image: list[tuple[str, float, float]]  # (sample name, mIoU, pixel accuracy); sort for worst first
+    top_confusions: dict[tuple[int, int], list[tuple[int, str]]]  # (gt, pred) -> [(pixels, sample)], most first
+    skipped: list[str] = field(default_factory=list)  # "file: reason" of samples that could not be read
+    stopped: bool = False
+
+
+def labelled_samples(dataset: Dataset, split: str) -> list:
+    """Samples of `split` that have masks; a clear error when there are none."""
+    if split not in dataset.splits:
+        have = ", ".join(s for s in dataset.splits if any(x.mask for x in dataset.splits[s])) or "none"
+        raise EvaluationError(f"{dataset.root}: no '{split}' split (labelled splits: {have}); choose one with --split")
+    samples = [s for s in dataset.splits[split] if s.mask is not None]
+    if not samples:
+        others = [s for s in dataset.splits if s != split and any(x.mask for x in dataset.splits[s])]
+        others.sort(key=lambda s: s != "val")  # suggest val first
+        hint = f"; use --split {others[0]}" if others else ""
+        raise EvaluationError(f"{dataset.root}: the '{split}' split has no masks to compare with{hint}")
+    return samples
+
+
+def evaluate_split(
+    predictor,
+    dataset: Dataset,
+    split: str,
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> EvaluationResult:
+    """Predict every labelled sample of `split` and accumulate metrics, per-image scores and confusions."""
+    samples = labelled_samples(dataset, split)
+    n = dataset.scheme.num_classes
+    total = ConfusionMatrix(n, dataset.scheme.ignore_index)
+    per_image: list[tuple[str, float, float]] = []
+    heaps: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    skipped: list[str] = []
+    stopped = False
+    for done, sample in enumerate(samples, 1):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
+        try:
+            image, gt = dataset.load_image(sample), dataset.load_mask(sample)
+            if gt.shape != image.shape[:2]:
+                raise UserError(f"{sample.mask}: mask size differs from its image {sample.image.name}")
+            gt = np.where((gt >= n) & (gt != dataset.scheme.ignore_index), dataset.scheme.ignore_index, gt)
+            gt = gt.astype(np.uint8)
+        except UserError as exc:
+            skipped.append(str(exc))
+            continue
+        pred, _ = predictor.predict(image)
+        one = ConfusionMatrix(n, dataset.scheme.ignore_index)
+        one.update(gt, pred)
+        total.merge(one)
+        m = one.compute()
+        per_image.append((sample.name, m.miou, m.pixel_accuracy))
+        _add_confusions(heaps, one.matrix, sample.name)
+        if progress is not None:
+            progress(done, len(samples))
+    if not per_image and not stopped:
+        raise EvaluationError(f"{dataset.root}: no sample of '{split}' could be read: {'; '.join(skipped[:3])}")
+    top = {pair: sorted(h, reverse=True) for pair, h in heaps.items()}
+    return EvaluationResult(total, total.compute(), per_image, top, skipped, stopped)
+
+
+def _add_confusions(heaps: dict, matrix: np.ndarray, name: str) -> None:
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    for gt_id, pred_id in zip(*np.nonzero(off), strict=True):
+        heap = heaps.setdefault((int(gt_id), int(pred_id)), [])
+        item = (int(off[gt_id, pred_id]), name)
+        if len(heap) < TOP_PER_PAIR:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run folder meaning its best.pt."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        best = path / "best.pt"
+        if best.is_file():
+            return best
+        hint = " (it has last.pt: give that file to use the latest weights)" if (path / "last.pt").is_file() else ""
+        raise UserError(f"{path}: run folder without best.pt{hint}")
+    return path
+
+
+def open_for_checkpoint(predictor, root: str | Path) -> Dataset:
+    """Open `root`, letting a plain folder take the checkpoint's scheme, and check both agree."""
+    from segviewer.core import layouts
+    from segviewer.core.checkpoint import check_compatible
+
+    root = Path(root).expanduser()
+    dataset = layouts.detect(root, predictor.scheme) if root.is_dir() else open_dataset(root)
+    check_compatible(predictor.meta, dataset.scheme)
+    return dataset
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path, root: str | Path, split: str = "val", progress=None, device: str = "auto"
+) -> tuple[Metrics, LabelScheme, dict]:
+    """(metrics, scheme, extra) for `segviewer evaluate CHECKPOINT ROOT`; extra goes into its JSON."""
+    from segviewer.core.predict import Predictor
+
+    path = resolve_checkpoint(checkpoint)
+    predictor = Predictor.from_checkpoint(path, device=device)
+    dataset = open_for_checkpoint(predictor, root)
+    result = evaluate_split(predictor, dataset, split, progress=progress)
+    extra = {
+        "checkpoint": str(path),
+        "model": predictor.model_name,
+        "split": split,
+        "images": len(result.per_image),
+        "skipped": result.skipped,
+    }
+    return result.metrics, dataset.scheme, extra
+
+
+def compare_table(results: list[tuple[str, Metrics]], scheme: LabelScheme, fmt: str = "markdown") -> str:
+    """Per-class IoU with one column per model (as the paper's Table 1), then mIoU and pixel accuracy."""
+    classes = scheme.training_scheme().classes
+    titles = [title for title, _ in results]
+    rows = [[c.name, *[m.per_class_iou[i] for _, m in results]] for i, c in enumerate(classes)]
+    rows.append(["mIoU", *[m.miou for _, m in results]])
+    rows.append(["Pixel accuracy", *[m.pixel_accuracy for _, m in results]])
+    if fmt == "json":
+        return json.dumps(
+            {
+                "models": titles,
+                "rows": [{"category": r[0], "values": [_json_number(v) for v in r[1:]]} for r in rows],
+            },
+            indent=2,
+        )
+    header = ["Category", *titles]
+    cells = [[r[0], *[_fmt(v) for v in r[1:]]] for r in rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(cells)
+        return buf.getvalue().rstrip("\n")
+    if fmt != "markdown":
+        raise ValueError(f"unknown table format '{fmt}'")
+    widths = [max(len(str(row[i])) for row in [header, *cells]) for i in range(len(header))]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
+    lines.append("|" + "|".join("-" * (w + 1) + ":" if i else "-" * (w + 2) for i, w in enumerate(widths)) + "|")
+    for row in cells:
+        lines.append(
+            "| "
+            + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def _fmt(value: float) -> str:
+    return "NaN" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else round(float(value), 6)

@@ -1,0 +1,213 @@
+"""Past training runs on disk: where they live and what each one achieved.
+
+A run folder (written by core/training.py) holds config.json, metrics.csv, last.pt and best.pt. The
+GUI lists them so a user can reload or resume one; folders a crash or a user left half-written are
+listed with a status saying so instead of breaking the list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+_STAMP = re.compile(r"(\d{8}-\d{6})$")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run folder as the runs list shows it.
+
+    `status` is "finished" (all configured epochs done, or early stopping ended it), "incomplete"
+    (stopped or interrupted; resumable from last.pt), "no checkpoint" (nothing saved yet) or
+    "broken" (config.json unreadable).
+    """
+
+    path: Path
+    model: str
+    date: datetime | None
+    epochs: int
+    best_miou: float | None
+    status: str
+    planned_epochs: int | None = None
+    best_epoch: int | None = None
+    config: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def best_checkpoint(self) -> Path | None:
+        best = self.path / "best.pt"
+        return best if best.is_file() else None
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        last = self.path / "last.pt"
+        return last if last.is_file() else None
+
+
+def user_data_dir() -> Path:
+    """Per-user data folder: $SEGVIEWER_DATA_HOME, else the platform's usual place."""
+    env = os.environ.get("SEGVIEWER_DATA_HOME")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "segviewer"
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "segviewer"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "segviewer"
+
+
+def default_runs_dir() -> Path:
+    """Where the GUI saves runs unless told otherwise: $SEGVIEWER_RUNS_DIR or <user data>/runs."""
+    env = os.environ.get("SEGVIEWER_RUNS_DIR")
+    return Path(env).expanduser() if env else user_data_dir() / "runs"
+
+
+def new_run_name(model: str, now: datetime | None = None) -> str:
+    """<model>-<YYYYmmdd-HHMMSS>: sorts by date and says what was trained."""
+    return f"{model}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def new_run_dir(folder: Path, model: str, now: datetime | None = None) -> Path:
+    """A run folder name in `folder` that does not exist yet (suffix -2, -3… on a clash)."""
+    base = new_run_name(model, now)
+    candidate = Path(folder) / base
+    n = 2
+    while candidate.exists():
+        candidate = Path(folder) / f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+def read_run(path: Path) -> RunInfo | None:
+    """Describe one folder; None when it does not look like a run at all (no config, no metrics)."""
+    path = Path(path)
+    cfg_file, metrics_file = path / "config.json", path / "metrics.csv"
+    if not (cfg_file.exists() or metrics_file.exists() or (path / "best.pt").exists()):
+        return None
+    config, broken = _read_config(cfg_file)
+    rows = _read_metrics(metrics_file)
+    scored = [(r["val_miou"], int(r["epoch"])) for r in rows if _finite(r.get("val_miou"))]
+    best_miou, best_epoch = max(scored, key=lambda t: t[0]) if scored else (None, None)
+    epochs = max((int(r["epoch"]) for r in rows), default=0)
+    planned = config.get("epochs") if isinstance(config.get("epochs"), int) else None
+    model = str(config.get("model") or _model_from_name(path.name) or "?")
+    if broken:
+        status = "broken"
+    elif not (path / "best.pt").is_file():
+        status = "no checkpoint"
+    elif _finished(path, config, epochs, planned, rows):
+        status = "finished"
+    else:
+        status = "incomplete"
+    return RunInfo(
+        path, model, _run_date(path, cfg_file), epochs, best_miou, status, planned, best_epoch, config
+    )
+
+
+def list_runs(folder: Path) -> list[RunInfo]:
+    """Runs directly inside `folder`, newest first; unreadable entries never raise."""
+    try:
+        entries = [Path(e.path) for e in os.scandir(folder) if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return []
+    runs = []
+    for entry in entries:
+        try:
+            info = read_run(entry)
+        except OSError:
+            continue
+        if info is not None:
+            runs.append(info)
+    oldest = datetime.min
+    return sorted(runs, key=lambda r: (r.date or oldest, r.name), reverse=True)
+
+
+def _read_config(path: Path) -> tuple[dict, bool]:
+    if not path.exists():
+        return {}, False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}, True
+    return (data, False) if isinstance(data, dict) else ({}, True)
+
+
+def _read_metrics(path: Path) -> list[dict]:
+    """Rows with a parseable epoch; other cells become floats or NaN (a half-written line is skipped)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            raw = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    rows = []
+    for row in raw:
+        try:
+            epoch = int(float(row.get("epoch") or ""))
+        except ValueError:
+            continue
+        parsed: dict = {"epoch": epoch}
+        for key, value in row.items():
+            if key and key != "epoch":
+                try:
+                    parsed[key] = float(value) if value not in (None, "") else math.nan
+                except (TypeError, ValueError):
+                    parsed[key] = math.nan
+        rows.append(parsed)
+    return rows
+
+
+def _finite(value) -> bool:
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _finished(path: Path, config: dict, epochs: int, planned: int | None, rows: list[dict]) -> bool:
+    """All epochs done, or early stopping ended it (no improvement for `patience` epochs)."""
+    status_file = path / "status.json"  # written by the engine if it records how a run ended
+    if status_file.exists():
+        try:
+            ended = json.loads(status_file.read_text(encoding="utf-8")).get("status")
+            if ended in ("finished", "early_stopped"):
+                return True
+            if ended in ("stopped", "failed"):
+                return False
+        except (OSError, ValueError, AttributeError):
+            pass
+    if planned is not None and epochs >= planned:
+        return True
+    patience = config.get("patience")
+    if isinstance(patience, int) and patience > 0 and rows:
+        scores = [r.get("val_miou", math.nan) for r in rows]
+        best_at = max(range(len(scores)), key=lambda i: scores[i] if math.isfinite(scores[i]) else -1.0)
+        return len(scores) - 1 - best_at >= patience
+    return False
+
+
+def _model_from_name(name: str) -> str | None:
+    match = _STAMP.search(re.sub(r"-\d{1,3}$", "", name))
+    return (name[: match.start()].rstrip("-") or None) if match else None
+
+
+def _run_date(path: Path, cfg_file: Path) -> datetime | None:
+    match = _STAMP.search(re.sub(r"-\d{1,3}$", "", path.name))
+    if match:
+        try:
+            return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S")
+        except ValueError:
+            pass
+    for candidate in (cfg_file, path):
+        try:
+            return datetime.fromtimestamp(candidate.stat().st_mtime)
+        except OSError:
+            continue
+    return None

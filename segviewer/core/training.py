@@ -1,0 +1,555 @@
+"""Training: `TrainConfig` and `train(cfg)`, a generator of events (see events.py).
+
+Each `yield` is a progress report and a cancel point; `should_stop()` is checked after every batch.
+Checkpoints are written inside the loop (never in a `finally` an abort may skip), atomically, so a
+crash, a stop or a full disk never leaves a broken `last.pt`/`best.pt`. The generator never raises
+into its caller: problems end the run with a `Failed` event whose message says what to change.
+
+Run folder: config.json, metrics.csv (one row per epoch), last.pt, best.pt, status.json (how the run
+ended: running / finished / early_stopped / stopped / failed), error.log after an unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from segviewer.core import events as ev
+from segviewer.core.errors import UserError
+
+CSV_HEADER = ["epoch", "train_loss", "val_loss", "val_miou", "val_pixel_accuracy", "seconds", "lr"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; saved as the run's config.json."""
+
+    root: str
+    model: str = "ulite"
+    epochs: int = 20
+    batch_size: int = 8
+    lr: float = 1e-3
+    input_size: tuple[int, int] = (144, 256)
+    patience: int = 5  # epochs without a better validation mIoU before stopping; 0 = never stop early
+    class_weights: bool = False  # median frequency balancing (SegNet)
+    augment: str | None = None  # preset name or JSON path
+    device: str = "auto"
+    out: str | None = None  # run folder; None: runs/<model>-<YYYYmmdd-HHMMSS> in the current folder
+    resume: bool = False
+    threads: int | None = None  # None: all cores (the GUI passes cores - 1)
+    num_workers: int | None = None  # None: min(2, cores)
+    seed: int = 0
+    scheme: str | None = None  # label scheme of a plain folder data set
+    model_options: dict = field(default_factory=dict)
+    amp: bool | None = None  # None: mixed precision on CUDA only
+    max_train_batches: int | None = None
+    max_val_batches: int | None = None
+    train_split: str = "train"
+    val_split: str = "val"
+    cache_dir: str | None = None  # decode cache; None: the default location, "": no cache
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["input_size"] = list(self.input_size)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "input_size" in values:
+            values["input_size"] = tuple(int(v) for v in values["input_size"])
+        return cls(**values)
+
+
+def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
+    """Run training, yielding events; ends with exactly one Finished or Failed."""
+    trainer = _Trainer(cfg)
+    try:
+        yield from trainer.run(should_stop or (lambda: False))
+    except UserError as exc:
+        yield _failed(trainer, str(exc))
+    except torch.OutOfMemoryError:
+        h, w = cfg.input_size
+        yield _failed(
+            trainer,
+            f"out of GPU memory with batch size {cfg.batch_size} at input size {h}x{w}; "
+            "lower --batch-size or --input-size",
+        )
+    except MemoryError:
+        yield _failed(trainer, "out of memory; lower --batch-size, --input-size or --workers")
+    except Exception as exc:  # never raise into the GUI: report, keep the traceback for a bug report
+        details = []
+        if trainer.run_dir is not None:
+            log = trainer.run_dir / "error.log"
+            try:
+                log.write_text(traceback.format_exc(), encoding="utf-8")
+                details.append(f"traceback saved in {log}")
+            except OSError:
+                pass
+        yield _failed(trainer, f"training failed: {type(exc).__name__}: {exc}", details)
+    finally:
+        trainer.close()
+
+
+def _failed(trainer: _Trainer, message: str, details: list[str] | None = None) -> ev.Failed:
+    trainer.write_status("failed", message)
+    return ev.Failed(message, details or [])
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    from segviewer.core.imageio import _atomic_write
+
+    payload = json.dumps(data, indent=2, default=str).encode("utf-8")
+    _atomic_write(path, lambda f: f.write(payload))
+
+
+def write_metrics_csv(path: Path, rows: list[dict]) -> None:
+    """Rewrite the whole file atomically (a few hundred bytes per epoch): never a half line after a crash."""
+    from segviewer.core.imageio import _atomic_write
+
+    lines = [",".join(CSV_HEADER)]
+    for row in rows:
+        lines.append(",".join(_cell(row.get(k)) for k in CSV_HEADER))
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
+    _atomic_write(path, lambda f: f.write(payload))
+
+
+def read_metrics_csv(path: Path) -> list[dict]:
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        return []
+    out = []
+    for row in rows:
+        try:
+            parsed = {k: float(v) for k, v in row.items() if k}
+            parsed["epoch"] = int(parsed["epoch"])
+            out.append(parsed)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return "nan" if math.isnan(value) else f"{value:.6g}"
+
+
+def nan_to_none(values) -> list[float | None]:
+    return [None if v is None or not np.isfinite(v) else float(v) for v in values]
+
+
+class _Trainer:
+    """One run: set-up, epochs, checkpoints. `train` wraps it so that nothing escapes as an exception."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.cfg = cfg
+        self.run_dir: Path | None = None
+        self.loaders: list = []
+        self.rows: list[dict] = []
+        self.seen_warnings: set[str] = set()
+        self.start_epoch = 1
+        self.best_miou: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict | None = None
+        self.since_best = 0
+        self.early_stopped = False
+        self.class_weights: list[float] | None = None
+
+    # --- set-up ------------------------------------------------------------------------------------
+    def _setup(self) -> Iterator[ev.Event]:
+        from segviewer.core.datasets import open_dataset
+        from segviewer.core.devices import autocast_dtype, resolve_device, set_threads
+        from segviewer.core.models import build_model
+
+        cfg = self.cfg
+        _check_config(cfg)
+        set_threads(cfg.threads)
+        self.device = resolve_device(cfg.device)
+        self.amp_dtype = autocast_dtype(self.device, cfg.amp)
+        self.channels_last = self.device.type == "cuda"
+        dataset = open_dataset(cfg.root, cfg.scheme)
+        self.scheme = dataset.scheme
+        train_samples, val_samples, notes = split_for_training(dataset, cfg)
+        for note in notes:
+            yield ev.Warning(note)
+        self.run_dir = _prepare_run_dir(cfg)
+        resume = self._load_resume_checkpoint() if cfg.resume else None
+        options = dict(resume["model_options"]) if resume else dict(cfg.model_options)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        self.model = build_model(cfg.model, self.scheme.num_classes, **options).to(self.device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp_dtype == torch.float16 else None
+        if resume:
+            self._restore(resume)
+        self._build_loaders(dataset, train_samples, val_samples)
+        write_json_atomic(self.run_dir / "config.json", cfg.to_json() | {"scheme_name": self.scheme.name})
+        self.write_status("running")
+
+    def _load_resume_checkpoint(self) -> dict:
+        from segviewer.core.checkpoint import check_compatible, load_checkpoint
+
+        ckpt = load_checkpoint(self.run_dir / "last.pt")
+        if ckpt["model"] != self.cfg.model:
+            raise UserError(
+                f"{self.run_dir}: this run trains model '{ckpt['model']}', not '{self.cfg.model}'; "
+                f"resume with --model {ckpt['model']} or start a new run with another --out"
+            )
+        if tuple(ckpt["input_size"]) != tuple(self.cfg.input_size):
+            h, w = ckpt["input_size"]
+            raise UserError(f"{self.run_dir}: this run uses input size {h}x{w}; resume with --input-size {h}x{w}")
+        check_compatible(ckpt, self.scheme)
+        return ckpt
+
+    def _restore(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["state_dict"])
+        if "optimizer" in ckpt:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.cfg.lr
+        state = ckpt.get("train_state") or {}
+        self.start_epoch = int(ckpt["epoch"]) + 1
+        self.best_miou = state.get("best_miou")
+        self.best_epoch = state.get("best_epoch")
+        self.since_best = int(state.get("since_best", 0))
+        self.early_stopped = bool(state.get("early_stopped", False))
+        self.class_weights = state.get("class_weights")
+        if isinstance(state.get("torch_rng"), torch.Tensor):
+            torch.set_rng_state(state["torch_rng"])
+        best = self.run_dir / "best.pt"
+        if best.is_file():
+            from segviewer.core.checkpoint import load_checkpoint
+
+            self.best_state = load_checkpoint(best)["state_dict"]
+        rows = read_metrics_csv(self.run_dir / "metrics.csv")
+        self.rows = [r for r in rows if r["epoch"] < self.start_epoch]
+
+    def _build_loaders(self, dataset, train_samples, val_samples) -> None:
+        from segviewer.core.pipeline import SegmentationSet, build_loader, default_cache_dir, prune_cache
+
+        cfg = self.cfg
+        cache = None if cfg.cache_dir == "" else Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+        if cache is not None:
+            prune_cache(cache)
+        augmenter = None
+        if cfg.augment:
+            from segviewer.core.augment import Augmenter, load_preset
+
+            augmenter = Augmenter(load_preset(cfg.augment), self.scheme.ignore_index)
+        pin = self.device.type == "cuda"
+        self.train_set = SegmentationSet(dataset, train_samples, cfg.input_size, cache, augmenter)
+        self.val_set = SegmentationSet(dataset, val_samples, cfg.input_size, cache)
+        self.train_loader = build_loader(self.train_set, cfg.batch_size, True, cfg.seed, cfg.num_workers, pin)
+        self.val_loader = build_loader(self.val_set, cfg.batch_size, False, cfg.seed, cfg.num_workers, pin)
+        self.loaders = [self.train_loader, self.val_loader]
+
+    # --- the run -----------------------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], bool]) -> Iterator[ev.Event]:
+        from segviewer.core.models import count_parameters
+
+        yield from self._setup()
+        cfg = self.cfg
+        steps = len(self.train_loader)
+        if cfg.max_train_batches:
+            steps = min(steps, cfg.max_train_batches)
+        yield ev.Started(
+            str(self.run_dir), cfg.to_json(), self._device_label(), len(self.train_set), len(self.val_set),
+            steps, count_parameters(self.model), self.start_epoch,
+        )
+        if cfg.class_weights and self.class_weights is None:
+            weights = yield from self._compute_class_weights(should_stop)
+            if weights is None:
+                yield from self._finish(stopped=True)
+                return
+            self.class_weights = weights
+        weight = torch.tensor(self.class_weights, device=self.device) if cfg.class_weights else None
+        self.criterion = torch.nn.CrossEntropyLoss(weight=weight, ignore_index=self.scheme.ignore_index)
+        if self.early_stopped:
+            yield from self._finish(status="early_stopped")
+            return
+        for epoch in range(self.start_epoch, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            outcome = yield from self._train_epoch(epoch, steps, should_stop)
+            if outcome != "ok":
+                if outcome == "stopped":
+                    yield from self._stop(epoch - 1)
+                return
+            val = yield from self._validate(should_stop)
+            if val is None:
+                yield from self._stop(epoch - 1)
+                return
+            yield from self._end_epoch(epoch, self._epoch_loss, val, time.perf_counter() - t0)
+            if cfg.patience > 0 and self.since_best >= cfg.patience:
+                self.early_stopped = True
+                self._save("last", epoch)  # records early_stopped, so resuming does not train on
+                yield ev.EarlyStopped(epoch, self.best_epoch or epoch, float(self.best_miou or 0.0))
+                yield from self._finish(status="early_stopped")
+                return
+        yield from self._finish()
+
+    def _train_epoch(self, epoch: int, steps: int, should_stop) -> Iterator[ev.Event]:
+        """Yields Batch events; returns 'ok', 'stopped' or 'failed' (after yielding Failed)."""
+        from segviewer.core.pipeline import normalize_tf
+
+        self.model.train()
+        self.train_loader.sampler.set_epoch(epoch)
+        t0, images, loss_sum, batches = time.perf_counter(), 0, 0.0, 0
+        for step, (imgs, masks, problems) in enumerate(self.train_loader, 1):
+            yield from self._warn(problems)
+            if step > steps:
+                break
+            if imgs is not None and bool((masks != self.scheme.ignore_index).any()):
+                x = normalize_tf(imgs.to(self.device, non_blocking=True), self.channels_last)
+                y = masks.to(self.device, non_blocking=True).long()
+                loss = self._step(x, y)
+                if not math.isfinite(loss):
+                    yield self._diverged(epoch, step)
+                    return "failed"
+                images += len(imgs)
+                loss_sum += loss
+                batches += 1
+                yield ev.Batch(epoch, step, steps, loss, images / max(time.perf_counter() - t0, 1e-9))
+            if should_stop():
+                return "stopped"
+        if batches == 0:
+            message = (
+                f"no usable training batch in epoch {epoch}: every sample was skipped or fully unlabelled "
+                "(see the warnings); fix or remove the files named there"
+            )
+            self.write_status("failed", message)
+            yield ev.Failed(message)
+            return "failed"
+        self._epoch_loss = loss_sum / batches
+        return "ok"
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            logits = self.model(x)
+        loss = self.criterion(logits.float(), y)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        return float(loss.detach())
+
+    def _validate(self, should_stop) -> Iterator[ev.Event]:
+        """Returns (val_loss, Metrics), or None when a stop was requested."""
+        from segviewer.core.metrics import ConfusionMatrix
+        from segviewer.core.pipeline import normalize_tf
+
+        self.model.eval()
+        cm = ConfusionMatrix(self.scheme.num_classes, self.scheme.ignore_index)
+        loss_sum, batches = 0.0, 0
+        with torch.inference_mode():
+            for step, (imgs, masks, problems) in enumerate(self.val_loader, 1):
+                yield from self._warn(problems)
+                if self.cfg.max_val_batches and step > self.cfg.max_val_batches:
+                    break
+                if imgs is not None:
+                    x = normalize_tf(imgs.to(self.device, non_blocking=True), self.channels_last)
+                    y = masks.to(self.device, non_blocking=True).long()
+                    with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                        logits = self.model(x)
+                    if bool((masks != self.scheme.ignore_index).any()):
+                        loss_sum += float(self.criterion(logits.float(), y))
+                        batches += 1
+                    pred = logits.argmax(1).to("cpu", torch.uint8).numpy()
+                    cm.update(masks.numpy(), pred)
+                if should_stop():
+                    return None
+        return (loss_sum / batches if batches else float("nan")), cm.compute()
+
+    def _end_epoch(self, epoch: int, train_loss: float, val, seconds: float) -> Iterator[ev.Event]:
+        val_loss, metrics = val
+        miou = float(metrics.miou)
+        is_best = math.isfinite(miou) and (self.best_miou is None or miou > self.best_miou)
+        if is_best:
+            self.best_miou, self.best_epoch, self.since_best = miou, epoch, 0
+        else:
+            self.since_best += 1
+        saved = []
+        if is_best:
+            saved.append(self._save("best", epoch, miou))
+        saved.insert(0, self._save("last", epoch, miou))
+        self.rows.append(
+            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_miou": miou,
+             "val_pixel_accuracy": float(metrics.pixel_accuracy), "seconds": seconds, "lr": self.cfg.lr}
+        )
+        write_metrics_csv(self.run_dir / "metrics.csv", self.rows)
+        yield ev.Epoch(
+            epoch, self.cfg.epochs, train_loss, val_loss, miou, float(metrics.pixel_accuracy),
+            nan_to_none(metrics.per_class_iou), self.scheme.names, seconds, is_best,
+        )
+        for event in saved:
+            yield event
+
+    # --- checkpoints and endings -------------------------------------------------------------------
+    def _save(self, which: str, epoch: int, miou: float | None = None) -> ev.CheckpointSaved:
+        from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
+
+        last = which == "last"
+        ckpt = make_checkpoint(
+            self.model, self.scheme, self.cfg.input_size, epoch, miou,
+            optimizer=self.optimizer if last else None,
+            train_state=self._train_state() if last else None,
+            config=self.cfg.to_json(),
+        )
+        path = save_checkpoint(self.run_dir / f"{which}.pt", ckpt)
+        if not last:
+            self.best_state = ckpt["state_dict"]
+        return ev.CheckpointSaved(str(path), epoch, miou, not last)
+
+    def _train_state(self) -> dict:
+        return {
+            "best_miou": self.best_miou, "best_epoch": self.best_epoch, "since_best": self.since_best,
+            "early_stopped": self.early_stopped, "class_weights": self.class_weights,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _stop(self, completed: int) -> Iterator[ev.Event]:
+        """A user's stop: keep the current weights in last.pt (resuming repeats the unfinished epoch)."""
+        yield self._save("last", completed, self.best_miou)
+        yield from self._finish(stopped=True)
+
+    def _diverged(self, epoch: int, step: int) -> ev.Failed:
+        best = self.run_dir / "best.pt"
+        kept = f"; the best checkpoint so far is kept ({best})" if best.is_file() else ""
+        message = (
+            f"training diverged: loss became NaN at epoch {epoch} step {step}; lower --lr (now {self.cfg.lr:g})"
+            f"{' or turn off --class-weights' if self.cfg.class_weights else ''}{kept}"
+        )
+        self.write_status("failed", message)
+        return ev.Failed(message)
+
+    def _finish(self, stopped: bool = False, status: str = "finished") -> Iterator[ev.Event]:
+        if self.best_state is not None:  # as the paper: end with the best weights, not the last
+            self.model.load_state_dict(self.best_state)
+        self.write_status("stopped" if stopped else status)
+        best = self.run_dir / "best.pt"
+        yield ev.Finished(
+            str(self.run_dir), str(best) if best.is_file() else None, self.best_miou, self.best_epoch,
+            int(self.rows[-1]["epoch"]) if self.rows else 0, stopped,
+        )
+
+    def _compute_class_weights(self, should_stop) -> Iterator[ev.Event]:
+        """Median frequency balancing over the training masks (this also fills the decode cache)."""
+        from segviewer.core.pipeline import SegmentationSet, build_loader, median_frequency_weights
+
+        plain = SegmentationSet(self.train_set.dataset, self.train_set.samples, self.cfg.input_size, self.train_set.cache_dir)
+        loader = build_loader(plain, self.cfg.batch_size, False, self.cfg.seed, self.cfg.num_workers, persistent=False)
+        n = self.scheme.num_classes
+        counts, present_in = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for _, masks, problems in loader:
+            yield from self._warn(problems)
+            for mask in masks if masks is not None else []:
+                hist = np.bincount(mask.numpy().ravel(), minlength=256)[:n]
+                counts += hist
+                present_in += (hist > 0) * mask.numel()
+            if should_stop():
+                return None
+        return median_frequency_weights(counts, present_in).tolist()
+
+    def _warn(self, problems: list[str]) -> Iterator[ev.Event]:
+        for message in problems:
+            if message not in self.seen_warnings:
+                self.seen_warnings.add(message)
+                yield ev.Warning(message)
+
+    def _device_label(self) -> str:
+        from segviewer.core.devices import device_label
+
+        return device_label(self.device, self.amp_dtype)
+
+    def write_status(self, status: str, message: str = "") -> None:
+        if self.run_dir is None or not self.run_dir.is_dir():
+            return
+        try:
+            write_json_atomic(self.run_dir / "status.json", {"status": status, "message": message})
+        except UserError:
+            pass  # the disk is full; the Failed event says so already
+
+    def close(self) -> None:
+        """Shut persistent DataLoader workers down now rather than at garbage collection."""
+        for loader in self.loaders:
+            iterator = getattr(loader, "_iterator", None)
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                try:
+                    iterator._shutdown_workers()
+                except Exception:
+                    pass
+        self.loaders.clear()
+
+
+def _check_config(cfg: TrainConfig) -> None:
+    from segviewer.core.models import MODELS
+
+    if cfg.model not in MODELS:
+        raise UserError(f"unknown model '{cfg.model}'; use one of {', '.join(MODELS)}")
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise UserError("--epochs and --batch-size must be at least 1")
+    if not (cfg.lr >= 0 and math.isfinite(cfg.lr)):
+        raise UserError(f"--lr must be a non-negative number, got {cfg.lr}")
+    h, w = cfg.input_size
+    if h < 16 or w < 16:
+        raise UserError(f"--input-size {h}x{w} is too small; use at least 16x16 (e.g. 144x256)")
+
+
+def _prepare_run_dir(cfg: TrainConfig) -> Path:
+    """The run folder; never overwrites another run's checkpoints unless resuming it."""
+    from segviewer.core.runs import new_run_dir
+
+    run_dir = Path(cfg.out).expanduser() if cfg.out else new_run_dir(Path("runs"), cfg.model)
+    if cfg.resume:
+        if not (run_dir / "last.pt").is_file():
+            raise UserError(f"{run_dir}: no last.pt to resume from; start without --resume, or give the run's folder as --out")
+    elif (run_dir / "last.pt").exists() or (run_dir / "best.pt").exists():
+        raise UserError(f"{run_dir}: already holds a run; pass --resume to continue it or choose another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{run_dir}: cannot create the run folder ({exc.strerror}); choose another --out") from None
+    return run_dir
+
+
+def split_for_training(dataset, cfg: TrainConfig) -> tuple[list, list, list[str]]:
+    """Labelled training and validation samples; holds out 10% of train when there is no labelled val split."""
+    notes = []
+    if cfg.train_split not in dataset.splits:
+        raise UserError(f"{dataset.root}: no '{cfg.train_split}' split; this data set has {', '.join(dataset.splits) or 'none'}")
+    train = [s for s in dataset.splits[cfg.train_split] if s.mask is not None]
+    if len(train) < len(dataset.splits[cfg.train_split]):
+        notes.append(f"{len(dataset.splits[cfg.train_split]) - len(train)} training image(s) without a mask are left out")
+    if not train:
+        raise UserError(f"{dataset.root}: the '{cfg.train_split}' split has no images with masks; nothing to train on")
+    val = [s for s in dataset.splits.get(cfg.val_split, []) if s.mask is not None]
+    if not val:
+        if len(train) < 2:
+            raise UserError(f"{dataset.root}: need at least 2 labelled images (one to validate on); add more")
+        order = np.random.default_rng(cfg.seed).permutation(len(train))
+        k = max(1, round(0.1 * len(train)))
+        val = [train[i] for i in sorted(order[:k])]
+        train = [train[i] for i in sorted(order[k:])]
+        notes.append(f"no labelled '{cfg.val_split}' split: validating on {k} image(s) held out from '{cfg.train_split}'")
+    return train, val, notes

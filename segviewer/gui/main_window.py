@@ -1,0 +1,370 @@
+"""The main window: wires the data set pane, the viewer and the model together; no domain logic here.
+
+Hooks for panes added later (training, augmentation, evaluation):
+- `add_pane(title, widget, area)` docks a widget and lists it in the View menu (right-side panes tab).
+- `dataset`, `dataset_opened(Dataset)`, `current_sample()`, `sample_changed(Sample)`, `viewer`
+  (`viewer.current_image()`, `viewer.current_mask()`), `open_sample(split, name, mode)`.
+- `load_checkpoint(path)`, `model_loaded(str)`, `refresh_prediction()`.
+- `add_close_check(fn)`: `fn(window) -> bool` runs before closing; False keeps the window open.
+- `show_status(text)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
+
+from segviewer import __version__
+from segviewer.core.datasets import Dataset, Sample
+from segviewer.core.errors import UserError
+from segviewer.gui import settings as prefs
+from segviewer.gui.overlay import MODE_TITLES, MODES
+from segviewer.gui.panes.dataset_pane import DatasetPane
+from segviewer.gui.panes.viewer_pane import ViewerPane
+from segviewer.gui.prediction import PredictionService
+from segviewer.gui.shortcuts import ShortcutsDialog
+from segviewer.gui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+Area = Qt.DockWidgetArea
+
+
+class MainWindow(QMainWindow):
+    dataset_opened = Signal(object)  # Dataset
+    dataset_failed = Signal(str)
+    sample_changed = Signal(object)  # Sample
+    model_loaded = Signal(str)  # checkpoint path
+    _demo_progress = Signal(int, int)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or prefs.make_settings()
+        self.dataset: Dataset | None = None
+        self.scheme_name: str | None = None
+        self._open_request = 0
+        self._close_checks: list[Callable[[QWidget], bool]] = []
+        self._restored = False
+        self.setWindowTitle("segviewer")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.predictions = PredictionService(parent=self)
+        self.viewer = ViewerPane(self.predictions)
+        self.setCentralWidget(self.viewer)
+        self.dataset_pane = DatasetPane()
+        self.dataset_pane.setMinimumWidth(250)
+        self._build_status_bar()
+        self._build_menus()
+        self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
+
+        self.dataset_pane.sample_selected.connect(self._on_sample_selected)
+        self.viewer.status_message.connect(self.show_status)
+        self.viewer.hover_text_changed.connect(self.hover_label.setText)
+        self.viewer.mode_changed.connect(self._on_mode_changed)
+        self.viewer.legend.colorblind_toggled.connect(self.colorblind_action.setChecked)
+        self.predictions.model_changed.connect(self._on_model_changed)
+        self.predictions.load_failed.connect(lambda msg: self._warn("Cannot load checkpoint", msg))
+        self.predictions.loading_changed.connect(lambda busy: self._set_busy("Loading the model…" if busy else None))
+        self._demo_progress.connect(self._on_demo_progress)
+        self._apply_view_settings()
+
+    # --- building ------------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.hover_label = QLabel("")
+        self.hover_label.setObjectName("hoverReadout")
+        self.model_label = QLabel("Model: none")
+        self.busy_label = QLabel("")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_bar.setMaximumHeight(16)
+        self.hover_label.setMinimumWidth(420)  # room left of it for temporary messages
+        bar.addPermanentWidget(self.hover_label)
+        bar.addPermanentWidget(self.busy_label)
+        bar.addPermanentWidget(self.busy_bar)
+        bar.addPermanentWidget(self.model_label)
+        self._set_busy(None)
+
+    def _action(self, menu: Any, text: str, slot: Callable[..., Any], keys: Any = None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])
+        action.setCheckable(checkable)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work while the menu bar is hidden, too
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open data set…", self.choose_dataset, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._action(file_menu, "Open the &demo data set", self.open_demo)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view = bar.addMenu("&View")
+        self.panes_menu = view.addMenu("&Panes")
+        view.addSeparator()
+        self.mode_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for number, mode in enumerate(MODES, 1):
+            action = self._action(view, f"Show {MODE_TITLES[mode].lower()}", lambda _=False, m=mode: self.viewer.set_mode(m), str(number))
+            action.setCheckable(True)
+            group.addAction(action)
+            self.mode_actions[mode] = action
+        view.addSeparator()
+        self._action(view, "More opaque overlay", lambda: self.viewer.set_opacity(self.viewer.opacity() + 0.1), "]")
+        self._action(view, "More transparent overlay", lambda: self.viewer.set_opacity(self.viewer.opacity() - 0.1), "[")
+        self.colorblind_action = self._action(view, "&Colour-blind-safe colours", self.viewer.set_colorblind, checkable=True)
+        view.addSeparator()
+        self._action(view, "&Fit to window", self.viewer.view.fit_to_window, "F")
+        self._action(view, "&Actual size (1:1)", self.viewer.view.actual_size, "Ctrl+0")
+        self._action(view, "Zoom &in", lambda: self.viewer.view.zoom_by(1.25), [QKeySequence("Ctrl++"), QKeySequence("+")])
+        self._action(view, "Zoom &out", lambda: self.viewer.view.zoom_by(0.8), [QKeySequence("Ctrl+-"), QKeySequence("-")])
+        view.addSeparator()
+        self._action(view, "&Next sample", lambda: self.dataset_pane.select_relative(1), "N")
+        self._action(view, "&Previous sample", lambda: self.dataset_pane.select_relative(-1), "P")
+        self._action(view, "Filter samples by &name", self._focus_filter, QKeySequence.StandardKey.Find)
+
+        model = bar.addMenu("&Model")
+        self._action(model, "&Load checkpoint…", self.choose_checkpoint, "Ctrl+L")
+        self.unload_action = self._action(model, "&Unload model", self.predictions.unload)
+        self.unload_action.setEnabled(False)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About segviewer", self._about)
+
+    # --- panes ---------------------------------------------------------------------------------
+    def add_pane(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Area.RightDockWidgetArea) -> QDockWidget:
+        """Dock `widget`; View › Panes gets a toggle. Right-side panes share one tabbed dock area."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName("dock_" + "".join(c if c.isalnum() else "_" for c in title.lower()))
+        dock.setWidget(widget)
+        existing = [d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area and not d.isFloating()]
+        self.addDockWidget(area, dock)
+        if area == Area.RightDockWidgetArea and existing:
+            self.tabifyDockWidget(existing[0], dock)
+        self.panes_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
+        self._close_checks.append(check)
+
+    # --- data sets -----------------------------------------------------------------------------
+    def choose_dataset(self) -> None:
+        start = str(self.dataset.root.parent) if self.dataset else str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open data set folder", start)
+        if folder:
+            self.open_dataset(Path(folder))
+
+    def open_dataset(self, root: Path | str, scheme: str | None = None) -> None:
+        """List the data set in the background; `dataset_opened` or a message box follows."""
+        from segviewer.core.datasets import open_dataset
+
+        root = Path(root)
+        self._open_request += 1
+        request = self._open_request
+        self._set_busy(f"Opening {root.name}…")
+        run_in_background(
+            lambda: open_dataset(root, scheme),
+            lambda ds: self._on_dataset_listed(request, ds, scheme),
+            lambda exc: self._on_dataset_failed(request, root, exc),
+        )
+
+    def open_demo(self) -> None:
+        """Open the built-in demo set, generating it first (once) with progress in the status bar."""
+        try:
+            from segviewer.core import demo
+        except ModuleNotFoundError:
+            self.show_status("The built-in demo data set is not part of this installation; use File › Open data set.")
+            return
+        self._set_busy("Creating the demo data set (first run only)…", maximum=0)
+        run_in_background(
+            lambda: demo.ensure_demo(progress=self._demo_progress.emit),
+            self.open_dataset,
+            lambda exc: (self._set_busy(None), self._warn("Cannot create the demo data set", _message(exc, "demo data"))),
+        )
+
+    def current_sample(self) -> Sample | None:
+        return self.viewer.current_sample()
+
+    def current_split(self) -> str | None:
+        return self.dataset_pane.current_split()
+
+    def open_sample(self, split: str, name: str, mode: str | None = None) -> bool:
+        """Show the sample `name` of `split` (e.g. from the evaluation pane); `mode` e.g. "error"."""
+        if self.dataset is None or (split != self.current_split() and not self.dataset_pane.set_split(split)):
+            return False
+        if mode is not None:
+            self.viewer.set_mode(mode)
+        return self.dataset_pane.select_sample(name)
+
+    def _on_dataset_listed(self, request: int, dataset: Dataset, scheme: str | None) -> None:
+        if request != self._open_request:
+            return  # a newer request superseded this one
+        self._set_busy(None)
+        self.dataset, self.scheme_name = dataset, scheme
+        prefs.add_recent_dataset(self.settings, dataset.root, scheme)
+        self.setWindowTitle(f"{dataset.root.name} — segviewer")
+        self.viewer.set_scheme(dataset.scheme)
+        self.dataset_pane.set_dataset(dataset)
+        total = sum(len(s) for s in dataset.splits.values())
+        note = f"; {len(dataset.problems)} problem(s) found, see the data set's tooltip" if dataset.problems else ""
+        self.show_status(f"Opened {dataset.root} ({dataset.format}, {total:,} samples){note}")
+        self._check_scheme()
+        self.dataset_opened.emit(dataset)
+
+    def _on_dataset_failed(self, request: int, root: Path, exc: BaseException) -> None:
+        if request != self._open_request:
+            return
+        self._set_busy(None)
+        message = _message(exc, root)
+        self.dataset_failed.emit(message)
+        self._warn("Cannot open data set", message)
+
+    def _on_sample_selected(self, sample: Sample) -> None:
+        if self.dataset is not None:
+            self.viewer.show_sample(self.dataset, sample)
+            self.sample_changed.emit(sample)
+
+    def _on_demo_progress(self, done: int, total: int) -> None:
+        self.busy_bar.setRange(0, total)
+        self.busy_bar.setValue(done)
+
+    # --- model ---------------------------------------------------------------------------------
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)")
+        if path:
+            self.load_checkpoint(path)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Load a model in the background; a bad file gets a message box naming it."""
+        self.predictions.load_checkpoint(path)
+
+    def refresh_prediction(self) -> None:
+        self.viewer.refresh_prediction()
+
+    def _on_model_changed(self, predictor: Any) -> None:
+        self.unload_action.setEnabled(predictor is not None)
+        if predictor is None:
+            self.model_label.setText("Model: none")
+            return
+        path = self.predictions.checkpoint
+        self.model_label.setText(f"Model: {getattr(predictor, 'model_name', 'model')} ({path.name if path else ''})")
+        self.model_label.setToolTip(str(path))
+        self.show_status(f"Loaded {path}; predictions are computed in the background")
+        self._check_scheme()
+        self.model_loaded.emit(str(path))
+
+    def _check_scheme(self) -> None:
+        predictor, dataset = self.predictions.predictor, self.dataset
+        theirs = getattr(predictor, "scheme", None)
+        if theirs is None or dataset is None or theirs.names == dataset.scheme.names:
+            return
+        path = self.predictions.checkpoint
+        self._warn(
+            "Checkpoint for other classes",
+            f"{path}: this model was trained for the '{theirs.name}' label scheme ({theirs.num_classes} classes), "
+            f"but the data set {dataset.root.name} uses '{dataset.scheme.name}' ({dataset.scheme.num_classes} classes). "
+            "Predictions are drawn with the model's own colours; the error map compares different classes. "
+            "Load a checkpoint trained on this kind of data for meaningful comparisons.",
+        )
+
+    # --- misc ----------------------------------------------------------------------------------
+    def show_status(self, text: str, msecs: int = 10000) -> None:
+        self.statusBar().showMessage(text, msecs)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.actions(), self)
+        dialog.show()
+        return dialog
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About segviewer",
+            f"<b>segviewer {__version__}</b><p>Browse driving-scene data sets with their pixel labels, train "
+            "segmentation models, overlay predictions and compare per-class IoU.</p>",
+        )
+
+    def _warn(self, title: str, text: str) -> None:
+        self.show_status(text.splitlines()[0] if text else title)
+        QMessageBox.warning(self, title, text)
+
+    def _set_busy(self, text: str | None, maximum: int = 0) -> None:
+        self.busy_label.setText(text or "")
+        self.busy_label.setVisible(bool(text))
+        self.busy_bar.setVisible(bool(text))
+        self.busy_bar.setRange(0, maximum)
+
+    def _focus_filter(self) -> None:
+        self.dataset_dock.show()
+        self.dataset_pane.filter_edit.setFocus()
+        self.dataset_pane.filter_edit.selectAll()
+
+    def _on_mode_changed(self, mode: str) -> None:
+        self.mode_actions[mode].setChecked(True)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        items = prefs.recent_datasets(self.settings)
+        for item in items:
+            root = Path(item["root"])
+            action = self.recent_menu.addAction(f"{root.name} — {root}")
+            action.triggered.connect(lambda _=False, r=root, s=item.get("scheme"): self.open_dataset(r, s))
+        if not items:
+            self.recent_menu.addAction("No recent data sets").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear the list").triggered.connect(lambda: prefs.clear_recent_datasets(self.settings))
+
+    def _apply_view_settings(self) -> None:
+        s = self.settings
+        self.viewer.set_opacity(prefs.read_int(s, "view/opacity", 50) / 100)
+        self.colorblind_action.setChecked(prefs.read_bool(s, "view/colorblind", False))
+        self.mode_actions[self.viewer.mode()].setChecked(True)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._restored:  # after every pane is docked, so their places come back too
+            self._restored = True
+            geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
+            if geometry is None or not self.restoreGeometry(geometry):
+                self.resize(1400, 900)
+            if state is not None:
+                self.restoreState(state)
+        super().showEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not all(check(self) for check in self._close_checks):
+            event.ignore()
+            return
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("view/opacity", round(100 * self.viewer.opacity()))
+        s.setValue("view/colorblind", self.viewer.colorblind())
+        s.sync()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop background work and wait for it, so no thread outlives the window."""
+        self.dataset_pane.shutdown()
+        self.viewer.shutdown()
+        self.predictions.wait(10000)
+
+
+def _message(exc: BaseException, what: Any) -> str:
+    if isinstance(exc, UserError):
+        return str(exc)
+    log.error("unexpected error with %s: %r", what, exc)
+    return f"{what}: something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."

@@ -1,0 +1,353 @@
+"""The data set pane: split, name and class filters, and a virtualised list of every sample with thumbnails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segviewer.core.datasets import Dataset, Sample
+from segviewer.gui.class_presence import class_presence
+from segviewer.gui.image_utils import swatch_icon
+from segviewer.gui.thumbnails import ThumbnailLoader
+from segviewer.gui.workers import GeneratorThread
+
+SAMPLE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class SampleListModel(QAbstractListModel):
+    """The samples of one split, filtered to `rows`; thumbnails are asked for only when a row is painted."""
+
+    def __init__(self, loader: ThumbnailLoader, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self._samples: list[Sample] = []
+        self._rows = np.zeros(0, np.int64)  # sample index per visible row
+        self._row_of = np.zeros(0, np.int64)  # visible row per sample index, -1 when filtered out
+        self._index_of_key: dict[str, int] = {}
+        loader.loaded.connect(self._on_thumbnail_loaded)
+
+    def set_samples(self, samples: list[Sample]) -> None:
+        self.beginResetModel()
+        self._samples = list(samples)
+        self._index_of_key = {str(s.image): i for i, s in enumerate(self._samples)}
+        self._set_rows(np.arange(len(self._samples)))
+        self.endResetModel()
+
+    def set_rows(self, rows: np.ndarray) -> None:
+        """Show only these sample indices (in this order)."""
+        self.beginResetModel()
+        self._set_rows(np.asarray(rows, np.int64))
+        self.endResetModel()
+
+    def _set_rows(self, rows: np.ndarray) -> None:
+        self._rows = rows
+        self._row_of = np.full(len(self._samples), -1, np.int64)
+        self._row_of[rows] = np.arange(len(rows))
+
+    @property
+    def samples(self) -> list[Sample]:
+        return self._samples
+
+    def sample_at(self, row: int) -> Sample | None:
+        return self._samples[int(self._rows[row])] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, sample_index: int) -> int:
+        return int(self._row_of[sample_index]) if 0 <= sample_index < len(self._row_of) else -1
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        sample = self.sample_at(index.row()) if index.isValid() else None
+        if sample is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return sample.name if sample.mask is not None else f"{sample.name}\n(no mask)"
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.loader.request(sample.image) or self.loader.placeholder
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{sample.image}\nmask: {sample.mask or 'none'}"
+        if role == SAMPLE_ROLE:
+            return sample
+        return None
+
+    def _on_thumbnail_loaded(self, key: str) -> None:
+        index = self._index_of_key.get(key)
+        row = self.row_of(index) if index is not None else -1
+        if row >= 0:
+            model_index = self.index(row)
+            self.dataChanged.emit(model_index, model_index, [Qt.ItemDataRole.DecorationRole])
+
+
+class DatasetPane(QWidget):
+    """Lists the chosen split; `sample_selected(Sample)` fires whenever the current row changes."""
+
+    sample_selected = Signal(object)
+    split_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.dataset: Dataset | None = None
+        self.loader = ThumbnailLoader(parent=self)
+        self.model = SampleListModel(self.loader, self)
+        self._presence: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # split -> (present (n,256), known (n,))
+        self._stats_thread: GeneratorThread | None = None
+        self._old_threads: list[GeneratorThread] = []
+        self._stats_split = ""
+        self._quiet = False
+        self._build()
+
+    # --- layout ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.info_label = QLabel("No data set open")
+        self.info_label.setWordWrap(True)
+        self.split_combo = QComboBox()
+        self.split_combo.setToolTip("Which part of the data set to list")
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter by name")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("Show only images whose ground truth contains this class")
+        self.count_label = QLabel("")
+        self.stats_bar = QProgressBar()
+        self.stats_bar.setTextVisible(True)
+        self.stats_bar.setFormat("Finding classes… %p%")
+        self.stats_cancel = QPushButton("Stop")
+        self.stats_cancel.setToolTip("Stop looking through the masks")
+        self.list_view = QListView()
+        self.list_view.setModel(self.model)
+        self.list_view.setViewMode(QListView.ViewMode.ListMode)
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setIconSize(self.loader.size)
+        self.list_view.setSpacing(1)
+        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+
+        form = QHBoxLayout()
+        form.addWidget(QLabel("Split"))
+        form.addWidget(self.split_combo, 1)
+        stats = QHBoxLayout()
+        stats.addWidget(self.stats_bar, 1)
+        stats.addWidget(self.stats_cancel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.info_label)
+        layout.addLayout(form)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.class_combo)
+        layout.addLayout(stats)
+        layout.addWidget(self.count_label)
+        layout.addWidget(self.list_view, 1)
+        self._show_stats_progress(False)
+
+        self.split_combo.currentIndexChanged.connect(self._on_split_changed)
+        self.filter_edit.textChanged.connect(self._refilter)
+        self.class_combo.currentIndexChanged.connect(self._on_class_filter_changed)
+        self.stats_cancel.clicked.connect(self.stop_class_statistics)
+        self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._refilter_timer = QTimer(self, singleShot=True, interval=300)
+        self._refilter_timer.timeout.connect(self._refilter)
+
+    # --- public API ----------------------------------------------------------------------------
+    def set_dataset(self, dataset: Dataset | None) -> None:
+        """Show a newly opened data set (None: nothing); cancels work still running for the old one."""
+        self.stop_class_statistics()
+        self.loader.clear()
+        self._presence.clear()
+        self.dataset = dataset
+        self.split_combo.blockSignals(True)
+        self.class_combo.blockSignals(True)
+        self.split_combo.clear()
+        self.class_combo.clear()
+        self.filter_edit.clear()
+        if dataset is not None:
+            for name, samples in dataset.splits.items():
+                labelled = sum(s.mask is not None for s in samples)
+                note = "" if labelled == len(samples) else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
+                self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
+            self.class_combo.addItem("Any class", None)
+            for cls in dataset.scheme.classes:
+                self.class_combo.addItem(swatch_icon(cls.color), f"Contains: {cls.name}", cls.id)
+            layout = dataset.format
+            self.info_label.setText(f"<b>{dataset.root.name}</b><br>{layout} layout · {dataset.scheme.name} labels ({dataset.scheme.num_classes} classes)")
+            self.info_label.setToolTip(str(dataset.root) + _problems_text(dataset.problems))
+            default = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
+            self.split_combo.setCurrentIndex(default)
+        else:
+            self.info_label.setText("No data set open")
+        self.split_combo.blockSignals(False)
+        self.class_combo.blockSignals(False)
+        self._on_split_changed()
+
+    def current_split(self) -> str | None:
+        return self.split_combo.currentData()
+
+    def current_sample(self) -> Sample | None:
+        return self.model.sample_at(self.list_view.currentIndex().row())
+
+    def set_split(self, split: str) -> bool:
+        index = self.split_combo.findData(split)
+        if index < 0:
+            return False
+        self.split_combo.setCurrentIndex(index)
+        return True
+
+    def select_sample(self, name: str) -> bool:
+        """Make the sample called `name` (in the current split) current; clears filters hiding it."""
+        names = [s.name for s in self.model.samples]
+        if name not in names:
+            return False
+        index = names.index(name)
+        if self.model.row_of(index) < 0:
+            self.filter_edit.clear()
+            self.class_combo.setCurrentIndex(0)
+        self._select_row(self.model.row_of(index))
+        return True
+
+    def select_relative(self, step: int) -> None:
+        """Next (+1) or previous (-1) sample of the filtered list."""
+        row = self.list_view.currentIndex().row()
+        self._select_row(max(0, min(self.model.rowCount() - 1, row + step)))
+
+    def stop_class_statistics(self) -> None:
+        thread = self._stats_thread
+        if thread is not None:
+            thread.stop()
+            thread.produced.disconnect()
+            self._old_threads.append(thread)  # keep it alive until it has ended
+            thread.finished.connect(lambda t=thread: self._old_threads.remove(t) if t in self._old_threads else None)
+        self._stats_thread = None
+        self._show_stats_progress(False)
+
+    def shutdown(self) -> None:
+        """Stop every background job and wait for it (window closing)."""
+        self.stop_class_statistics()
+        for thread in list(self._old_threads):
+            thread.wait(5000)
+        self.loader.shutdown()
+
+    # --- internals -----------------------------------------------------------------------------
+    def _samples(self) -> list[Sample]:
+        split = self.current_split()
+        return self.dataset.splits.get(split, []) if self.dataset is not None and split else []
+
+    def _on_split_changed(self) -> None:
+        self.stop_class_statistics()
+        self.model.set_samples(self._samples())
+        self._names_lower = [s.name.lower() for s in self.model.samples]
+        self._refilter(select_first=True)
+        self._maybe_start_statistics()
+        self.split_changed.emit(self.current_split() or "")
+
+    def _on_class_filter_changed(self) -> None:
+        self._maybe_start_statistics()
+        self._refilter()
+
+    def _maybe_start_statistics(self) -> None:
+        split = self.current_split()
+        if self.class_combo.currentData() is None or self.dataset is None or not split:
+            return
+        n = len(self.model.samples)
+        present, known = self._presence.setdefault(split, (np.zeros((n, 256), bool), np.zeros(n, bool)))
+        if known.all() or (self._stats_thread is not None and self._stats_split == split):
+            return
+        self.stop_class_statistics()
+        dataset, samples = self.dataset, self.model.samples
+        todo = np.flatnonzero(~known)
+        thread = GeneratorThread(lambda stop: class_presence(dataset, [samples[i] for i in todo], stop), parent=self)
+        thread.produced.connect(lambda items, s=split, t=todo: self._on_presence(s, t, items))
+        thread.completed.connect(lambda _ok, t=thread: self._on_stats_ended(t))
+        thread.failed.connect(lambda _msg, t=thread: self._on_stats_ended(t))
+        self._stats_thread, self._stats_split = thread, split
+        self.stats_bar.setRange(0, n)
+        self.stats_bar.setValue(int(known.sum()))
+        self._show_stats_progress(True)
+        thread.start(GeneratorThread.Priority.LowPriority)
+
+    def _on_presence(self, split: str, todo: np.ndarray, items: list) -> None:
+        present, known = self._presence[split]
+        for item in items:
+            index = todo[item.index]
+            known[index] = True
+            if item.present is not None:
+                present[index] = item.present
+        self.stats_bar.setValue(int(known.sum()))
+        if not self._refilter_timer.isActive():
+            self._refilter_timer.start()
+
+    def _on_stats_ended(self, thread: GeneratorThread) -> None:
+        if thread is self._stats_thread:
+            self._stats_thread = None
+            self._show_stats_progress(False)
+            self._refilter()
+
+    def _show_stats_progress(self, visible: bool) -> None:
+        self.stats_bar.setVisible(visible)
+        self.stats_cancel.setVisible(visible)
+
+    def _refilter(self, *_args: Any, select_first: bool = False) -> None:
+        current = self.current_sample()
+        total = len(self.model.samples)
+        keep = np.ones(total, bool)
+        text = self.filter_edit.text().strip().lower()
+        if text:
+            keep &= np.fromiter((text in n for n in self._names_lower), bool, total)
+        class_id = self.class_combo.currentData()
+        note = ""
+        split = self.current_split()
+        if class_id is not None and split in self._presence:
+            present, known = self._presence[split]
+            keep &= present[:, class_id]
+            if not known.all():
+                note = f" · searched {int(known.sum()):,} of {total:,}"
+        self.model.set_rows(np.flatnonzero(keep))
+        shown = self.model.rowCount()
+        self.count_label.setText(f"{shown:,} of {_count(total, 'sample')}{note}")
+        names = self.model.samples
+        row = self.model.row_of(names.index(current)) if current is not None and current in names else -1
+        if row >= 0:
+            self._select_row(row, emit=False)
+        elif select_first and shown:
+            self._select_row(0)
+
+    def _select_row(self, row: int, emit: bool = True) -> None:
+        if row < 0 or row >= self.model.rowCount():
+            return
+        index = self.model.index(row)
+        self._quiet = not emit
+        try:
+            self.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        finally:
+            self._quiet = False
+        self.list_view.scrollTo(index)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        sample = self.model.sample_at(current.row())
+        if sample is not None and not self._quiet:
+            self.sample_selected.emit(sample)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _problems_text(problems: list[str]) -> str:
+    if not problems:
+        return ""
+    lines = "\n".join(problems[:15])
+    more = f"\n… and {len(problems) - 15} more" if len(problems) > 15 else ""
+    return f"\n\n{len(problems)} problem(s) found while listing:\n{lines}{more}"

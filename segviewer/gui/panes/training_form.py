@@ -1,0 +1,360 @@
+"""The training settings form: model, sizes, schedule, augmentation, device and where runs go.
+
+Defaults come from `TrainConfig` itself (the engine documents them as CPU-friendly), so the GUI and
+`segviewer train` start from the same settings. Choices that need torch (model sizes, devices) are
+filled in once the heavy imports are done; model sizes are counted on a helper thread.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDoubleValidator, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from segviewer.core.runs import default_runs_dir, new_run_name
+from segviewer.gui.training_runner import BackgroundCall
+
+MODEL_ORDER = ("ulite", "segnet-basic", "unet", "segnet")
+MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}
+LEARNING_RATES = ("0.01", "0.003", "0.001", "0.0003", "0.0001")
+FALLBACK_DEFAULTS = {
+    "model": "ulite",
+    "epochs": 20,
+    "batch_size": 8,
+    "lr": 1e-3,
+    "input_size": (144, 256),
+    "patience": 5,
+}
+_PARAMETERS: dict[tuple[str, int], int] = {}  # (model, classes) -> parameter count, shared by all panes
+
+
+def engine_defaults() -> dict:
+    """TrainConfig's own defaults (falls back to the documented ones if the engine is missing)."""
+    try:
+        from segviewer.core.training import TrainConfig
+    except ImportError:
+        return dict(FALLBACK_DEFAULTS)
+    out = dict(FALLBACK_DEFAULTS)
+    for f in fields(TrainConfig):
+        if f.default is not MISSING:
+            out[f.name] = f.default
+    return out
+
+
+def count_model_parameters(names: tuple[str, ...], num_classes: int) -> dict[str, int]:
+    """Parameter count per model (built once on the CPU; cached for the session)."""
+    from segviewer.core.models import build_model, count_parameters
+
+    for name in names:
+        if (name, num_classes) not in _PARAMETERS:
+            _PARAMETERS[(name, num_classes)] = count_parameters(build_model(name, num_classes))
+    return {name: _PARAMETERS[(name, num_classes)] for name in names}
+
+
+def format_parameters(count: int) -> str:
+    return f"{count / 1e6:.1f} M parameters" if count >= 1e6 else f"{count / 1e3:.0f} k parameters"
+
+
+class SettingsForm(QGroupBox):
+    runs_folder_changed = Signal(object)  # Path
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Settings", parent)
+        defaults = engine_defaults()
+        self._num_classes = 19
+        self._choices_loaded = False  # model sizes need torch, imported on the UI thread first
+        self._background = BackgroundCall(self)
+        self._background.done.connect(self._on_parameters)
+
+        self.dataset_label = QLabel("Data set: none open")
+        self.dataset_label.setWordWrap(True)
+        self.model = QComboBox()
+        for name in MODEL_ORDER:
+            self.model.addItem(MODEL_TITLES[name], name)
+        self.model.setToolTip(
+            "U-Lite is small and fast (the paper's model); SegNet and U-Net are large and need a GPU"
+        )
+        self.model.currentIndexChanged.connect(self._update_run_hint)
+        self.height_spin, self.width_spin = _spin(32, 2048, 16), _spin(32, 4096, 16)
+        self.height_spin.setToolTip("Images and masks are resized to this height before training")
+        self.width_spin.setToolTip("Images and masks are resized to this width before training")
+        self.batch_size = _spin(1, 512, 1)
+        self.batch_size.setToolTip("Images per training step; lower it if memory runs out")
+        self.epochs = _spin(1, 10000, 1)
+        self.epochs.setToolTip("Passes over the training images")
+        self.lr = QComboBox()
+        self.lr.setEditable(True)
+        self.lr.addItems(LEARNING_RATES)
+        self.lr.setValidator(QDoubleValidator(1e-8, 10.0, 8))
+        self.lr.setToolTip("Adam learning rate")
+        self.patience = _spin(0, 1000, 1)
+        self.patience.setSpecialValueText("never")
+        self.patience.setSuffix(" epochs")
+        self.patience.setToolTip(
+            "Stop when validation mIoU has not improved for this many epochs (0 = never)"
+        )
+        self.class_weights = QCheckBox("Balance rare classes")
+        self.class_weights.setToolTip(
+            "Weight the loss by median frequency balancing, so small classes such as poles count more"
+        )
+        self.augment = QComboBox()
+        self.augment.addItem("none", None)
+        self.augment.setToolTip("Random changes applied to training images (flips, crops, colour, weather)")
+        self.device = QComboBox()
+        self.device.setModel(QStandardItemModel(self.device))
+        self._add_device("auto", "Automatic", True, "")
+        self.device.setToolTip("Where the model trains; CUDA uses the GPU with mixed precision")
+        self.folder = QLineEdit(str(default_runs_dir()))
+        self.folder.setToolTip("Each run gets its own folder in here (config, metrics.csv, best.pt, last.pt)")
+        self.folder.editingFinished.connect(self._folder_edited)
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        self.run_hint = QLabel()
+        self.run_hint.setStyleSheet("color: palette(mid);")
+
+        grid = QGridLayout(self)
+        grid.addWidget(self.dataset_label, 0, 0, 1, 4)
+        _row(grid, 1, "Model", self.model, span=3)
+        size = QHBoxLayout()
+        size.addWidget(self.height_spin)
+        size.addWidget(QLabel("×"))
+        size.addWidget(self.width_spin)
+        _row(grid, 2, "Input size", size, span=1)
+        _row(grid, 2, "Batch size", self.batch_size, col=2)
+        _row(grid, 3, "Epochs", self.epochs)
+        _row(grid, 3, "Learning rate", self.lr, col=2)
+        _row(grid, 4, "Stop early after", self.patience)
+        _row(grid, 4, "Augmentation", self.augment, col=2)
+        _row(grid, 5, "Device", self.device)
+        grid.addWidget(self.class_weights, 5, 2, 1, 2)
+        folder = QHBoxLayout()
+        folder.addWidget(self.folder, 1)
+        folder.addWidget(self.browse)
+        _row(grid, 6, "Save runs in", folder, span=3)
+        grid.addWidget(self.run_hint, 7, 1, 1, 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.set_values(defaults)
+        self._restore()
+
+    # --- values -----------------------------------------------------------------------------
+    def values(self) -> dict:
+        """The TrainConfig fields this form sets. Raises ValueError with a readable message."""
+        try:
+            lr = float(self.lr.currentText().replace(",", "."))
+        except ValueError:
+            lr = math.nan
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"Learning rate {self.lr.currentText()!r} is not a positive number; try 0.001.")
+        values = {
+            "model": self.model.currentData(),
+            "input_size": (self.height_spin.value(), self.width_spin.value()),
+            "batch_size": self.batch_size.value(),
+            "epochs": self.epochs.value(),
+            "lr": lr,
+            "patience": self.patience.value(),
+            "class_weights": self.class_weights.isChecked(),
+            "augment": self.augment.currentData(),
+            "device": self.device.currentData() or "auto",
+        }
+        self._remember(values)
+        return values
+
+    def set_values(self, config: dict) -> None:
+        """Fill the form from a config dict (TrainConfig defaults or a past run's config.json)."""
+        if "model" in config:
+            _select(self.model, config["model"])
+        if "input_size" in config:
+            h, w = config["input_size"]
+            self.height_spin.setValue(int(h))
+            self.width_spin.setValue(int(w))
+        for key, spin in (
+            ("batch_size", self.batch_size),
+            ("epochs", self.epochs),
+            ("patience", self.patience),
+        ):
+            if isinstance(config.get(key), int):
+                spin.setValue(config[key])
+        if "lr" in config:
+            self.lr.setCurrentText(f"{float(config['lr']):g}")
+        if "class_weights" in config:
+            self.class_weights.setChecked(bool(config["class_weights"]))
+        if "augment" in config:
+            if config["augment"] and self.augment.findData(config["augment"]) < 0:
+                self.augment.addItem(Path(str(config["augment"])).stem, config["augment"])
+            _select(self.augment, config["augment"])
+        if "device" in config:
+            _select(self.device, config["device"])
+        self._update_run_hint()
+
+    def runs_folder(self) -> Path:
+        return Path(self.folder.text().strip() or str(default_runs_dir())).expanduser()
+
+    def model_title(self, name: str) -> str:
+        return MODEL_TITLES.get(name, name)
+
+    def set_dataset(self, root: Path | None, scheme_name: str | None, scheme=None) -> None:
+        if root is None:
+            self.dataset_label.setText("Data set: none open")
+            return
+        shown = scheme_name or getattr(scheme, "name", None)
+        self.dataset_label.setText(f"Data set: <b>{html.escape(root.name)}</b>" + (f" ({shown})" if shown else ""))
+        self.dataset_label.setToolTip(str(root))
+        classes = getattr(scheme, "num_classes", None)
+        if classes is None and scheme_name:
+            try:
+                from segviewer.core.labels import get_scheme
+
+                classes = get_scheme(scheme_name).training_scheme().num_classes
+            except Exception:  # noqa: BLE001 - only the size shown next to the model depends on it
+                classes = None
+        if classes and classes != self._num_classes:
+            self._num_classes = classes
+            self._request_parameters()
+
+    # --- choices that need torch ----------------------------------------------------------
+    def load_choices(self) -> None:
+        """Devices, augmentation presets and model sizes; call once torch is imported."""
+        try:
+            from segviewer.core.devices import describe_devices
+
+            rows = describe_devices()
+        except Exception:  # noqa: BLE001 - without the engine, only "auto" is offered
+            rows = []
+        current = self.device.currentData()
+        self.device.model().clear()
+        for device_id, label, available, reason in rows or [("auto", "Automatic", True, "")]:
+            self._add_device(device_id, label if device_id != "auto" else "Automatic", available, reason)
+        _select(self.device, current or "auto")
+        try:
+            from segviewer.core.augment import builtin_presets
+
+            names = [n for n in builtin_presets() if n != "none"]
+        except Exception:  # noqa: BLE001
+            names = []
+        for name in names:
+            if self.augment.findData(name) < 0:
+                self.augment.addItem(name, name)
+        self._restore()
+        self._choices_loaded = True
+        self._request_parameters()
+
+    def add_augment_preset(self, path: str) -> None:
+        """Offer a preset file saved by the augmentation pane, and select it."""
+        if self.augment.findData(path) < 0:
+            self.augment.addItem(Path(path).stem, path)
+        _select(self.augment, path)
+
+    def shutdown(self) -> None:
+        self._background.join()
+
+    def _request_parameters(self) -> None:
+        if not self._choices_loaded:
+            return
+        self._background.submit(self._num_classes, count_model_parameters, MODEL_ORDER, self._num_classes)
+
+    def _on_parameters(self, classes, result) -> None:
+        if isinstance(result, Exception) or classes != self._num_classes:
+            return
+        for index in range(self.model.count()):
+            name = self.model.itemData(index)
+            if name in result:
+                self.model.setItemText(
+                    index, f"{MODEL_TITLES.get(name, name)} — {format_parameters(result[name])}"
+                )
+
+    def _add_device(self, device_id: str, label: str, available: bool, reason: str) -> None:
+        item = QStandardItem(label if available else f"{label} ({reason})" if reason else label)
+        item.setData(device_id, Qt.ItemDataRole.UserRole)
+        item.setEnabled(available)
+        if reason:
+            item.setToolTip(reason)
+        self.device.model().appendRow(item)
+
+    # --- runs folder ------------------------------------------------------------------------
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder for training runs", str(self.runs_folder()))
+        if folder:
+            self.folder.setText(folder)
+            self._folder_edited()
+
+    def _folder_edited(self) -> None:
+        self._update_run_hint()
+        self._remember_folder()
+        self.runs_folder_changed.emit(self.runs_folder())
+
+    def _update_run_hint(self) -> None:
+        self.run_hint.setText(f"New run folder: {new_run_name(self.model.currentData() or 'model')}")
+
+    # --- remembered between sessions ------------------------------------------------------
+    def _restore(self) -> None:
+        try:
+            from segviewer.gui.settings import make_settings
+
+            settings = make_settings()
+            saved = json.loads(str(settings.value("training/form", "{}")))
+            folder = settings.value("training/runs_folder", "")
+        except Exception:  # noqa: BLE001 - remembered values are a convenience only
+            return
+        if isinstance(saved, dict):
+            self.set_values(saved)
+        if folder:
+            self.folder.setText(str(folder))
+
+    def _remember(self, values: dict) -> None:
+        try:
+            from segviewer.gui.settings import make_settings
+
+            make_settings().setValue("training/form", json.dumps(values))
+        except Exception:  # noqa: BLE001
+            pass
+        self._remember_folder()
+
+    def _remember_folder(self) -> None:
+        try:
+            from segviewer.gui.settings import make_settings
+
+            make_settings().setValue("training/runs_folder", str(self.runs_folder()))
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _spin(low: int, high: int, step: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    return spin
+
+
+def _row(grid: QGridLayout, row: int, label: str, field, col: int = 0, span: int = 1) -> None:
+    text = QLabel(label)
+    text.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    grid.addWidget(text, row, col)
+    if isinstance(field, QWidget):
+        grid.addWidget(field, row, col + 1, 1, span)
+    else:
+        grid.addLayout(field, row, col + 1, 1, span)
+
+
+def _select(combo: QComboBox, data) -> None:
+    index = combo.findData(data)
+    if index >= 0:
+        combo.setCurrentIndex(index)

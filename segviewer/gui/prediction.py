@@ -1,0 +1,121 @@
+"""The loaded model: checkpoint loading and per-image predictions in the background, cached per sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from segviewer.core.errors import UserError
+from segviewer.gui.lru import LruCache
+from segviewer.gui.workers import LatestTaskRunner, run_in_background
+
+
+def describe_failure(exc: BaseException, path: Path | str) -> str:
+    """A message for the user: UserErrors speak for themselves; anything else names the file."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("segviewer"):
+        return f"{path}: this installation of segviewer cannot load checkpoints ({exc.name} is missing)."
+    return f"{path}: could not be loaded as a segviewer checkpoint ({type(exc).__name__}: {exc})."
+
+
+class PredictionService(QObject):
+    """Holds at most one predictor. `request(key, image)` predicts in the background, newest first.
+
+    Results are cached by key (the sample's image path) in an LRU bounded by bytes, and dropped when
+    the model changes.
+    """
+
+    model_changed = Signal(object)  # the Predictor, or None when unloaded
+    load_failed = Signal(str)  # user-ready message
+    loading_changed = Signal(bool)
+    prediction_ready = Signal(object, object, object)  # key, mask (H, W) uint8, confidence (H, W) float32
+    prediction_failed = Signal(object, str)
+
+    def __init__(self, max_bytes: int = 256 * 2**20, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.predictor: Any = None
+        self.checkpoint: Path | None = None
+        self.cache = LruCache(max_bytes)
+        self._generation = 0
+        self._loading = False
+        self._runner = LatestTaskRunner(self)
+        self._runner.finished.connect(self._on_predicted)
+        self._runner.failed.connect(self._on_predict_failed)
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def busy(self) -> bool:
+        return self._runner.busy
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Load in the background; emits model_changed or load_failed."""
+        path = Path(path)
+        threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the UI
+
+        def load() -> Any:
+            from segviewer.core.predict import Predictor
+
+            return Predictor.from_checkpoint(path, threads=threads)
+
+        self._set_loading(True)
+        run_in_background(load, lambda p: self._on_loaded(path, p), lambda e: self._on_load_failed(path, e))
+
+    def unload(self) -> None:
+        self._set_model(None, None)
+
+    def cached(self, key: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.cache.get((self._generation, key))
+
+    def request(self, key: Any, image: np.ndarray) -> None:
+        """Predict `image` unless cached; the answer comes as prediction_ready(key, mask, confidence)."""
+        if self.predictor is None:
+            return
+        hit = self.cached(key)
+        if hit is not None:
+            self.prediction_ready.emit(key, *hit)
+            return
+        predictor, generation = self.predictor, self._generation
+        self._runner.submit((generation, key), lambda: predictor.predict(image))
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._runner.wait(msecs)
+
+    def _set_loading(self, loading: bool) -> None:
+        self._loading = loading
+        self.loading_changed.emit(loading)
+
+    def _set_model(self, predictor: Any, path: Path | None) -> None:
+        self._generation += 1
+        self.cache.clear()
+        self._runner.cancel_pending()
+        self.predictor, self.checkpoint = predictor, path
+        self.model_changed.emit(predictor)
+
+    def _on_loaded(self, path: Path, predictor: Any) -> None:
+        self._set_loading(False)
+        self._set_model(predictor, path)
+
+    def _on_load_failed(self, path: Path, exc: BaseException) -> None:
+        self._set_loading(False)
+        self.load_failed.emit(describe_failure(exc, path))
+
+    def _on_predicted(self, key: tuple[int, Any], result: tuple[np.ndarray, np.ndarray]) -> None:
+        generation, sample_key = key
+        if generation != self._generation:
+            return
+        mask, confidence = result
+        self.cache.put(key, (mask, confidence), mask.nbytes + confidence.nbytes)
+        self.prediction_ready.emit(sample_key, mask, confidence)
+
+    def _on_predict_failed(self, key: tuple[int, Any], exc: BaseException) -> None:
+        if key[0] == self._generation:
+            text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            self.prediction_failed.emit(key[1], f"The model could not predict this image ({text}).")

@@ -1,0 +1,78 @@
+"""Remembered state (window layout, recent data sets, view options) and the user's cache folder.
+
+`SEGVIEWER_SETTINGS_DIR` puts the settings in an INI file in that folder instead of the platform's
+store, so tests (and portable installs) never touch the user's real settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANISATION = "segviewer"
+APPLICATION = "segviewer"
+MAX_RECENT = 8
+
+
+def make_settings() -> QSettings:
+    folder = os.environ.get("SEGVIEWER_SETTINGS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return QSettings(str(Path(folder) / "segviewer.ini"), QSettings.Format.IniFormat)
+    return QSettings(ORGANISATION, APPLICATION)
+
+
+def cache_dir() -> Path:
+    """Where logs go: $SEGVIEWER_CACHE_DIR, else the platform's per-user cache folder."""
+    env = os.environ.get("SEGVIEWER_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "segviewer"
+
+
+def log_path() -> Path:
+    return cache_dir() / "segviewer.log"
+
+
+def recent_datasets(settings: QSettings) -> list[dict]:
+    """Most recent first: [{"root": str, "scheme": str | None}]; unreadable entries are dropped."""
+    raw = settings.value("recent/datasets", "[]")
+    try:
+        items = json.loads(raw if isinstance(raw, str) else "[]")
+    except json.JSONDecodeError:
+        return []
+    return [i for i in items if isinstance(i, dict) and isinstance(i.get("root"), str)][:MAX_RECENT]
+
+
+def add_recent_dataset(settings: QSettings, root: Path, scheme: str | None) -> None:
+    entry = {"root": str(root), "scheme": scheme}
+    items = [i for i in recent_datasets(settings) if i["root"] != entry["root"]]
+    settings.setValue("recent/datasets", json.dumps([entry, *items][:MAX_RECENT]))
+
+
+def clear_recent_datasets(settings: QSettings) -> None:
+    settings.setValue("recent/datasets", "[]")
+
+
+def read_bool(settings: QSettings, key: str, default: bool) -> bool:
+    value = settings.value(key, default)
+    if isinstance(value, str):  # INI files give strings back
+        return value.lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def read_int(settings: QSettings, key: str, default: int) -> int:
+    try:
+        return int(settings.value(key, default))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,82 @@
+"""The main window: panes, menus, shortcuts help, remembered settings and the crash guard."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel
+
+from segviewer.gui import settings as prefs
+
+
+def test_add_pane_docks_and_tabifies_right_panes(qtbot, window):
+    first = window.add_pane("Training", QLabel("training"))
+    second = window.add_pane("Evaluation", QLabel("evaluation"))
+    assert window.dockWidgetArea(first) == Qt.DockWidgetArea.RightDockWidgetArea
+    qtbot.waitUntil(lambda: second in window.tabifiedDockWidgets(first))  # tab bars update lazily
+    toggles = [a.text() for a in window.panes_menu.actions()]
+    assert toggles == ["Data set", "Training", "Evaluation"]
+    second.toggleViewAction().trigger()
+    assert not second.isVisible()
+
+
+def test_no_placeholder_panes(window):
+    titles = [d.windowTitle() for d in window.findChildren(QDockWidget)]
+    assert titles == ["Data set"]
+
+
+def test_menus(window):
+    assert [a.text() for a in window.menuBar().actions()] == ["&File", "&View", "&Model", "&Help"]
+
+
+def test_shortcuts_dialog_lists_the_actions(qtbot, window):
+    dialog = window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    table = dialog.table
+    rows = {table.item(r, 1).text(): table.item(r, 0).text() for r in range(table.rowCount())}
+    assert rows["Fit to window"] == "F"
+    assert rows["Show error map"] == "5"
+    assert rows["Load checkpoint"] == "Ctrl+L"
+    assert "Home / End" in rows.values()
+
+
+def test_view_settings_survive_a_restart(qtbot, window):
+    from segviewer.gui.app import create_main_window
+
+    window.viewer.set_opacity(0.8)
+    window.colorblind_action.setChecked(True)
+    window.close()
+    again = create_main_window(None)
+    qtbot.addWidget(again)
+    assert again.viewer.opacity() == 0.8
+    assert again.viewer.colorblind() and again.viewer.legend.colorblind.isChecked()
+    assert prefs.make_settings().value("window/geometry") is not None
+
+
+def test_close_check_can_keep_the_window_open(qtbot, window):
+    answers = [False]
+    window.add_close_check(lambda parent: answers[0])
+    assert not window.close()
+    answers[0] = True
+    assert window.close()
+
+
+def test_uncaught_exception_is_logged_not_shown_as_a_traceback(qtbot, window, tmp_path, capsys):
+    from segviewer.gui.app import configure_logging, install_excepthook
+
+    old_hook = sys.excepthook
+    try:
+        log_file = configure_logging()
+        install_excepthook(lambda: window)
+        try:
+            raise RuntimeError("boom in a slot")
+        except RuntimeError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        sys.excepthook = old_hook
+    message = window.statusBar().currentMessage()
+    assert "Something went wrong" in message and "Traceback" not in message
+    assert log_file is not None and log_file.parent == tmp_path / "cache"
+    assert "boom in a slot" in log_file.read_text()
+    assert "RuntimeError: boom in a slot" in capsys.readouterr().err

@@ -1,0 +1,279 @@
+"""The training pane, end to end on a tiny demo data set: what a user sees while a model trains."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+if sys.version_info < (3, 12):  # PySide6 6.12 on CPython 3.11 drops a reference to None per void call
+    for _obj in (None, True, False):
+        ctypes.c_ssize_t.from_address(id(_obj)).value += 1 << 40
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt  # noqa: E402
+
+from segviewer.core import events as ev  # noqa: E402
+
+TINY = {"model_options": {"widths": [4, 8, 16, 32]}, "cache_dir": "", "num_workers": 0, "seed": 0}
+WAIT_MS = 60_000
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEGVIEWER_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("SEGVIEWER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("SEGVIEWER_TRAINING_RUNNER", raising=False)
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory) -> Path:
+    demo = pytest.importorskip("segviewer.core.demo")
+    return demo.generate_demo(tmp_path_factory.mktemp("demo") / "demo", count=8, size=(36, 64), seed=0)
+
+
+@pytest.fixture
+def pane(qtbot, demo_root, tmp_path):
+    pytest.importorskip("segviewer.core.training")
+    from segviewer.gui.panes.training_pane import TrainingPane
+
+    widget = TrainingPane(runner_kind="thread")
+    qtbot.addWidget(widget)
+    widget.set_dataset(demo_root, None)
+    widget.config_overrides = dict(TINY)
+    form = widget.form
+    form.height_spin.setValue(32)
+    form.width_spin.setValue(48)
+    form.batch_size.setValue(2)
+    form.epochs.setValue(2)
+    form.patience.setValue(0)
+    widget.events = []
+    widget.runner.event_received.connect(widget.events.append)
+    yield widget
+    widget.shutdown()
+    assert not widget.is_training()
+
+
+def click(qtbot, button) -> None:
+    assert button.isEnabled(), f"{button.text()!r} is disabled"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def wait_idle(qtbot, pane) -> None:
+    qtbot.waitUntil(lambda: not pane.is_training() and pane.start_button.isEnabled(), timeout=WAIT_MS)
+
+
+def data_points(plot) -> list[int]:
+    counts = []
+    for item in plot.getPlotItem().listDataItems():
+        x, _ = item.getData()
+        counts.append(0 if x is None else len(x))
+    return counts
+
+
+def last_of(pane, kind):
+    found = [e for e in pane.events if isinstance(e, kind)]
+    return found[-1] if found else None
+
+
+def test_tiny_run_shows_progress_curves_checkpoint_and_past_run(qtbot, pane):
+    seen = []
+    pane.progress.valueChanged.connect(seen.append)
+    saved = []
+    pane.best_checkpoint_saved.connect(saved.append)
+    click(qtbot, pane.start_button)
+    assert not pane.start_button.isEnabled() and pane.stop_button.isEnabled()
+    wait_idle(qtbot, pane)
+
+    finished = last_of(pane, ev.Finished)
+    assert finished is not None, pane.log_view.toPlainText()
+    assert seen and max(seen) > 0
+    assert pane.progress.value() == pane.progress.maximum()
+    assert min(data_points(pane.loss_plot)) >= 1 and min(data_points(pane.miou_plot)) >= 1
+    assert Path(finished.best_checkpoint).is_file() and saved and Path(saved[-1]).is_file()
+    assert "Finished" in pane.status_label.text()
+    assert pane.iou_table.table.rowCount() == 19  # bdd100k training classes
+
+    qtbot.waitUntil(lambda: any(r.path == Path(finished.run_dir) for r in pane.runs.runs()), timeout=WAIT_MS)
+    table = pane.runs.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == Path(finished.run_dir).name)
+    assert table.item(row, 4).text() == f"{finished.best_miou:.3f}"
+    assert table.item(row, 5).text() == "finished"
+
+
+def test_stop_ends_a_longer_run_and_keeps_the_best_checkpoint(qtbot, pane):
+    pane.form.epochs.setValue(200)
+    click(qtbot, pane.start_button)
+    qtbot.waitUntil(lambda: last_of(pane, ev.Epoch) is not None, timeout=WAIT_MS)
+    click(qtbot, pane.stop_button)
+    assert not pane.stop_button.isEnabled()  # no second stop while the current batch finishes
+    wait_idle(qtbot, pane)
+    finished = last_of(pane, ev.Finished)
+    assert finished is not None and finished.stopped_by_user
+    assert finished.epochs_run < 200
+    assert Path(finished.run_dir, "best.pt").is_file()
+    assert pane.start_button.isEnabled() and not pane.pause_button.isEnabled()
+    assert "Stopped" in pane.status_label.text()
+
+
+def test_pause_holds_training_between_batches_until_resume(qtbot, pane, monkeypatch):
+    import segviewer.core.training as training
+
+    monkeypatch.setattr(training, "train", endless_fake_train)
+    click(qtbot, pane.start_button)
+    qtbot.waitUntil(lambda: last_of(pane, ev.Batch) is not None, timeout=WAIT_MS)
+    click(qtbot, pane.pause_button)
+    assert pane.pause_button.text() == "Resume"
+    qtbot.wait(300)  # the batch in flight may still arrive
+    paused_at = len(pane.events)
+    qtbot.wait(400)
+    assert len(pane.events) == paused_at
+    click(qtbot, pane.pause_button)
+    qtbot.waitUntil(lambda: len(pane.events) > paused_at, timeout=WAIT_MS)
+    click(qtbot, pane.stop_button)
+    wait_idle(qtbot, pane)
+    assert last_of(pane, ev.Finished).stopped_by_user
+
+
+def test_a_folder_that_is_not_a_data_set_shows_an_error_and_the_pane_keeps_working(qtbot, pane, tmp_path):
+    empty = tmp_path / "not-a-dataset"
+    empty.mkdir()
+    pane.set_dataset(empty, None)
+    click(qtbot, pane.start_button)
+    wait_idle(qtbot, pane)
+    failed = last_of(pane, ev.Failed)
+    assert failed is not None and str(empty) in failed.message
+    assert pane.status_label.text().startswith("Training failed")
+    assert "Training failed" in pane.log_view.toPlainText()
+    assert pane.start_button.isEnabled()
+
+
+def test_an_unexpected_exception_in_training_becomes_a_message(qtbot, pane, monkeypatch):
+    import segviewer.core.training as training
+
+    def broken(cfg, should_stop=None):
+        yield ev.Batch(1, 1, 4, 1.0, 1.0)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(training, "train", broken)
+    click(qtbot, pane.start_button)
+    wait_idle(qtbot, pane)
+    assert "RuntimeError: boom" in pane.status_label.text()
+    assert "RuntimeError: boom" in pane.log_view.toPlainText()
+
+
+def test_start_without_a_data_set_says_what_to_do(qtbot, pane):
+    pane.set_dataset(None)
+    click(qtbot, pane.start_button)
+    assert not pane.is_training()
+    assert "Open a data set" in pane.status_label.text()
+
+
+def test_confirm_close_when_idle_asks_nothing(qtbot, pane, monkeypatch):
+    import segviewer.gui.panes.training_pane as module
+
+    monkeypatch.setattr(module, "ask_stop_training", lambda parent: pytest.fail("asked while idle"))
+    assert pane.confirm_close(None) is True
+
+
+def test_confirm_close_while_training_cancel_keeps_it_stop_ends_it(qtbot, pane, monkeypatch):
+    import segviewer.core.training as training
+    import segviewer.gui.panes.training_pane as module
+
+    monkeypatch.setattr(training, "train", endless_fake_train)
+    click(qtbot, pane.start_button)
+    qtbot.waitUntil(lambda: last_of(pane, ev.Batch) is not None, timeout=WAIT_MS)
+    monkeypatch.setattr(module, "ask_stop_training", lambda parent: False)
+    assert pane.confirm_close(None) is False and pane.is_training()
+    monkeypatch.setattr(module, "ask_stop_training", lambda parent: True)
+    assert pane.confirm_close(None) is True
+    assert not pane.is_training() and last_of(pane, ev.Finished).stopped_by_user
+
+
+def test_resume_from_past_runs_continues_at_the_next_epoch(qtbot, pane):
+    pane.form.epochs.setValue(2)
+    click(qtbot, pane.start_button)
+    qtbot.waitUntil(lambda: last_of(pane, ev.Epoch) is not None, timeout=WAIT_MS)
+    click(qtbot, pane.stop_button)
+    wait_idle(qtbot, pane)
+    run_dir = Path(last_of(pane, ev.Finished).run_dir)
+    qtbot.waitUntil(lambda: any(r.path == run_dir for r in pane.runs.runs()), timeout=WAIT_MS)
+    table = pane.runs.table
+    table.selectRow(next(r for r in range(table.rowCount()) if table.item(r, 0).text() == run_dir.name))
+    pane.events.clear()
+    click(qtbot, pane.runs.resume_button)
+    wait_idle(qtbot, pane)
+    started = last_of(pane, ev.Started)
+    assert started is not None and Path(started.run_dir) == run_dir and started.start_epoch == 2
+    assert last_of(pane, ev.Finished) is not None
+
+
+def test_device_choices_explain_what_is_unavailable(qtbot, pane):
+    qtbot.waitUntil(lambda: pane.form.device.count() > 1, timeout=WAIT_MS)
+    model = pane.form.device.model()
+    rows = [(model.item(i).data(Qt.ItemDataRole.UserRole), model.item(i)) for i in range(model.rowCount())]
+    assert {"auto", "cpu"} <= {device for device, _ in rows}
+    for _device, item in rows:
+        if not item.isEnabled():
+            assert item.toolTip() and item.toolTip() in item.text()
+
+
+def test_past_runs_buttons_load_and_open(qtbot, tmp_path, monkeypatch):
+    from segviewer.gui.panes.runs_pane import RunsPane
+
+    run = tmp_path / "ulite-20240101-100000"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "ulite", "epochs": 1, "root": "x"}))
+    (run / "metrics.csv").write_text("epoch,val_miou\n1,0.25\n")
+    (run / "best.pt").write_bytes(b"x")
+    runs = RunsPane()
+    qtbot.addWidget(runs)
+    runs.set_folder(tmp_path)
+    qtbot.waitUntil(lambda: runs.table.rowCount() == 1, timeout=WAIT_MS)
+    assert runs.table.item(0, 4).text() == "0.250"
+    assert not runs.load_button.isEnabled()
+    runs.table.selectRow(0)
+    assert runs.load_button.isEnabled() and not runs.resume_button.isEnabled()  # no last.pt
+    opened = []
+    monkeypatch.setattr(
+        "segviewer.gui.panes.runs_pane.QDesktopServices.openUrl", lambda url: opened.append(url)
+    )
+    with qtbot.waitSignal(runs.load_checkpoint_requested, timeout=WAIT_MS) as blocker:
+        click(qtbot, runs.load_button)
+    assert blocker.args == [str(run / "best.pt")]
+    click(qtbot, runs.open_button)
+    assert opened and Path(opened[0].toLocalFile()) == run
+    runs.shutdown()
+
+
+def test_process_runner_delivers_events_and_stops(qtbot, tmp_path):
+    from segviewer.core.training import TrainConfig
+    from segviewer.gui.training_runner import ProcessTrainingRunner
+
+    runner = ProcessTrainingRunner(train_function=f"{__name__}:endless_fake_train")
+    got = []
+    runner.event_received.connect(got.append)
+    runner.start(TrainConfig(root=str(tmp_path), out=str(tmp_path / "run")))
+    qtbot.waitUntil(lambda: any(isinstance(e, ev.Batch) for e in got), timeout=WAIT_MS)
+    runner.stop()
+    assert runner.wait(60)
+    assert isinstance(got[0], ev.Started) and isinstance(got[-1], ev.Finished) and got[-1].stopped_by_user
+    assert not runner.is_running()
+
+
+def endless_fake_train(cfg, should_stop=None):
+    """Stands in for core.training.train where only the runner's behaviour matters."""
+    yield ev.Started(str(cfg.out), {"epochs": 1000}, "cpu (fake)", 8, 2, 4, 10)
+    epoch = 0
+    while True:
+        epoch += 1
+        for step in range(1, 5):
+            time.sleep(0.01)
+            yield ev.Batch(epoch, step, 4, 1.0 / epoch, 100.0)
+            if should_stop is not None and should_stop():
+                yield ev.Finished(str(cfg.out), None, None, None, epoch - 1, True)
+                return

@@ -1,0 +1,114 @@
+"""`segviewer train`, `predict`, `compare` and `evaluate CHECKPOINT ROOT` end to end on a tiny demo set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from segviewer.cli import main
+from segviewer.core.demo import generate_demo
+from segviewer.core.imageio import read_image, read_label, write_jpeg
+
+FAST = ["--input-size", "36x64", "--batch-size", "3", "--workers", "0", "--threads", "1", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A demo set and two finished runs on it (one epoch each)."""
+    base = tmp_path_factory.mktemp("cli")
+    root = generate_demo(base / "demo", count=8, size=(36, 64), seed=0)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SEGVIEWER_CACHE_DIR", str(base / "cache"))
+    codes = [
+        main(["train", str(root), "--model", "ulite", "--epochs", "1", "--out", str(base / name), *FAST])
+        for name in ("run-a", "run-b")
+    ]
+    mp.undo()
+    assert codes == [0, 0]
+    return root, base / "run-a", base / "run-b"
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_prints_one_line_per_epoch(tmp_path, capsys, monkeypatch, trained):
+    root = trained[0]
+    monkeypatch.setenv("SEGVIEWER_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run_cli(capsys, "train", root, "--epochs", "2", "--out", tmp_path / "run", *FAST)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("training ulite on cpu") and "6 train / 1 val images" in lines[0]
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and epoch_lines[0].startswith("epoch   1/2  train loss") and epoch_lines[0].endswith("*")
+    assert "\r" not in out  # not a terminal: no progress bar redraws
+    assert lines[-1].startswith("best checkpoint: ") and (tmp_path / "run" / "best.pt").is_file()
+
+
+def test_train_failure_exits_1_with_the_message(tmp_path, capsys, trained):
+    code, _, err = run_cli(capsys, "train", trained[0], "--out", trained[1], *FAST)
+    assert code == 1 and "already holds a run; pass --resume" in err and "Traceback" not in err
+
+
+def test_predict_writes_masks_colours_and_overlays(tmp_path, capsys, trained):
+    root, run_a, _ = trained
+    inputs = tmp_path / "in"
+    write_jpeg(inputs / "street.jpg", read_image(next((root / "images" / "10k" / "test").iterdir())))
+    big = np.random.default_rng(0).integers(0, 256, (45, 80, 3), dtype=np.uint8)
+    write_jpeg(inputs / "big.jpg", big)
+    (inputs / "broken.jpg").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "predict", run_a, inputs, "--out", out, "--colormap", "--overlay")
+    assert code == 1 and "broken.jpg" in err  # reported, the others still written
+    assert "wrote 2 mask(s)" in stdout
+    mask, kind = read_label(out / "big.png")
+    assert kind == "index" and mask.shape == (45, 80) and mask.max() < 19
+    assert read_image(out / "big_color.png").shape == (45, 80, 3)
+    assert read_image(out / "street_overlay.png").shape == (36, 64, 3)
+    assert not (out / "broken.png").exists()
+
+
+def test_predict_never_overwrites_an_input(tmp_path, capsys, trained):
+    folder = tmp_path / "pngs"
+    from segviewer.core.imageio import write_png
+
+    write_png(folder / "scene.png", np.zeros((36, 64, 3), np.uint8))
+    before = (folder / "scene.png").read_bytes()
+    code, _, err = run_cli(capsys, "predict", trained[1] / "best.pt", folder, "--out", folder)
+    assert code == 1 and "would overwrite an input" in err
+    assert (folder / "scene.png").read_bytes() == before
+
+
+def test_compare_prints_one_column_per_model(capsys, trained):
+    root, run_a, run_b = trained
+    code, out, err = run_cli(capsys, "compare", run_a, run_b, root)
+    assert code == 0, err
+    assert "'test' split" in err and "no masks" in err and "comparing on 'val'" in err  # the demo's test images are unlabelled
+    header = out.splitlines()[0]
+    assert header.split("|")[1].strip() == "Category"
+    assert "U-Lite (run-a)" in header and "U-Lite (run-b)" in header
+    assert any(line.startswith("| mIoU") for line in out.splitlines())
+    code, out, _ = run_cli(capsys, "compare", run_a, run_b, root, "--split", "val", "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "Category,U-Lite (run-a),U-Lite (run-b)"
+    code, _, err = run_cli(capsys, "compare", run_a, run_b, root, "--split", "test")
+    assert code == 2 and "no masks" in err and "--split" in err
+
+
+def test_evaluate_checkpoint_json(capsys, trained):
+    root, run_a, _ = trained
+    code, out, err = run_cli(capsys, "evaluate", run_a / "best.pt", root, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert 0.0 <= data["pixel_accuracy"] <= 1.0 and len(data["per_class"]) == 19
+
+
+def test_foreign_checkpoint_is_a_clear_error(tmp_path, capsys, trained):
+    bogus = tmp_path / "model.pt"
+    bogus.write_bytes(b"\x80\x04not torch")
+    image = next((trained[0] / "images" / "10k" / "test").iterdir())
+    code, _, err = run_cli(capsys, "predict", bogus, image, "--out", tmp_path / "o")
+    assert code == 2 and "model.pt: not a readable PyTorch checkpoint" in err and "Traceback" not in err
