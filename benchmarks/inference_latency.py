@@ -1,8 +1,8 @@
 """Inference latency per image for each model: median milliseconds of a batch-1 forward pass.
 
 Eval mode under torch.inference_mode, random input of the given size (default 720x1280, a BDD100K
-frame), after `--warmup` untimed passes. On CUDA the model runs channels_last and, with --amp, under
-autocast (bfloat16 where supported). Prints one JSON object:
+frame), after `--warmup` untimed passes. On CUDA the model runs channels_last (on CPU only with
+--channels-last) and, with --amp, under autocast (bfloat16 where supported). Prints one JSON object:
 {"device", "threads", "size": [h, w], "models": {name: {"ms_median", "ms_min", "gflops", "repeats"}}}
 
     .venv/bin/python benchmarks/inference_latency.py --models ulite segnet-basic --repeats 5 --threads 2
@@ -36,7 +36,7 @@ def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict:
     cost = gflops(model, h, w)
     model = model.to(device)
     x = torch.randn(1, 3, h, w, device=device)
-    if device.type == "cuda":
+    if channels_last(args, device):
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     amp = args.amp and device.type == "cuda"
@@ -58,6 +58,10 @@ def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict:
     }
 
 
+def channels_last(args: argparse.Namespace, device: torch.device) -> bool:
+    return device.type == "cuda" or args.channels_last
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -73,6 +77,7 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=19)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--amp", action="store_true", help="autocast on CUDA")
+    p.add_argument("--channels-last", action="store_true", help="channels_last on CPU too (always on CUDA)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -82,7 +87,7 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "size": list(args.size),
         "amp": bool(args.amp and device.type == "cuda"),
-        "channels_last": device.type == "cuda",
+        "channels_last": channels_last(args, device),
         "torch": torch.__version__,
         "models": {name: measure(name, args, device) for name in args.models},
     }

@@ -120,13 +120,17 @@ def main(argv: list[str] | None = None) -> int:
             runner.start(cfg)
 
     lags: list[float] = []
+    spikes: list[tuple[float, float]] = []  # (seconds since start, lag ms) of ticks over 30 ms
     last = [0.0]
     measuring = [False]
 
     def tick() -> None:
         now = time.perf_counter()
         if measuring[0] and last[0]:
-            lags.append(max(0.0, now - last[0] - 0.010) * 1000)
+            lag = max(0.0, now - last[0] - 0.010) * 1000
+            lags.append(lag)
+            if lag > 30:
+                spikes.append((round(now - t_begin[0], 2), round(lag, 1)))
         last[0] = now
 
     timer = QTimer()
@@ -135,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     timer.timeout.connect(tick)
     timer.start()
 
+    t_begin = [0.0]
+    modules_before: set[str] = set()
+
     def begin() -> None:
+        modules_before.update(sys.modules)
+        t_begin[0] = time.perf_counter()
         measuring[0] = True
         last[0] = 0.0
         result["threads_effective"] = getattr(runner.prepare_config(cfg), "threads", None)
@@ -175,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 "input_size": list(args.input_size),
                 "batch_size": args.batch_size,
                 "failed": result.get("failed"),
+                "spikes_over_30ms": spikes[:20],
+                "modules_imported_during_run": sorted(m for m in set(sys.modules) - modules_before if "." not in m)[:30],
             }
         )
     )

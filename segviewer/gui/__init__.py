@@ -11,3 +11,7 @@ import os
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+from segviewer.gui.pyside_guard import protect_singletons  # noqa: E402
+
+PYSIDE_GUARD_APPLIED = protect_singletons()

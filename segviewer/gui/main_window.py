@@ -12,11 +12,12 @@ Hooks for panes added later (training, augmentation, evaluation):
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self._open_request = 0
         self._close_checks: list[Callable[[QWidget], bool]] = []
         self._restored = False
+        self._stopping = threading.Event()
         self.setWindowTitle("segviewer")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -188,10 +190,11 @@ class MainWindow(QMainWindow):
             self.show_status("The built-in demo data set is not part of this installation; use File › Open data set.")
             return
         self._set_busy("Creating the demo data set (first run only)…", maximum=0)
+        stop = self._stopping.is_set
         run_in_background(
-            lambda: demo.ensure_demo(progress=self._demo_progress.emit),
+            lambda: demo.ensure_demo(progress=self._demo_progress.emit, should_stop=stop),
             self.open_dataset,
-            lambda exc: (self._set_busy(None), self._warn("Cannot create the demo data set", _message(exc, "demo data"))),
+            self._on_demo_failed,
         )
 
     def current_sample(self) -> Sample | None:
@@ -235,6 +238,11 @@ class MainWindow(QMainWindow):
         if self.dataset is not None:
             self.viewer.show_sample(self.dataset, sample)
             self.sample_changed.emit(sample)
+
+    def _on_demo_failed(self, exc: BaseException) -> None:
+        self._set_busy(None)
+        if not self._stopping.is_set():
+            self._warn("Cannot create the demo data set", _message(exc, "demo data"))
 
     def _on_demo_progress(self, done: int, total: int) -> None:
         self.busy_bar.setRange(0, total)
@@ -358,9 +366,11 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop background work and wait for it, so no thread outlives the window."""
+        self._stopping.set()
         self.dataset_pane.shutdown()
         self.viewer.shutdown()
         self.predictions.wait(10000)
+        QThreadPool.globalInstance().waitForDone(30000)  # listing a data set, loading a model, the demo
 
 
 def _message(exc: BaseException, what: Any) -> str:

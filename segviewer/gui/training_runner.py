@@ -32,13 +32,30 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TRAIN_FUNCTION = "segviewer.core.training:train"
 _DONE = "__segviewer_training_done__"
+# What a run imports lazily; torch._dynamo is pulled in by the first torch.optim optimizer (~1 s).
+PRELOAD_MODULES = (
+    "torch",
+    "torch._dynamo",
+    "torch.utils.data",
+    "torch.utils.serialization",
+    "cv2",
+    "albumentations",
+    "segviewer.core.training",
+    "segviewer.core.pipeline",
+    "segviewer.core.models",
+    "segviewer.core.metrics",
+    "segviewer.core.checkpoint",
+    "segviewer.core.augment",
+    "segviewer.core.layouts",
+    "segviewer.core.devices",
+)
 
 
 def preload_training_modules() -> None:
     """Import the heavy libraries on the calling (UI) thread: importing them inside the worker
     thread holds the GIL for seconds and freezes the window."""
     os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-    for name in ("torch", "cv2", "albumentations", "segviewer.core.training"):
+    for name in PRELOAD_MODULES:
         try:
             importlib.import_module(name)
         except ImportError as exc:  # a missing optional piece shows up later as a Failed event

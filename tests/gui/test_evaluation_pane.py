@@ -92,7 +92,11 @@ def test_table_shows_exactly_what_segviewer_evaluate_computes(qtbot, pane, run_d
         assert row[1:] == [shown(a["iou"]), shown(b["iou"]), shown(a["accuracy"]), shown(b["accuracy"])]
     assert any("NaN" in r for r in classes) and any(r[1] not in ("NaN", "0.000") for r in classes)
     summary = {r[0]: r[1:3] for r in rows[-4:]}
-    for title, key in [("Mean IoU", "miou"), ("Pixel accuracy", "pixel_accuracy"), ("Frequency-weighted IoU", "fwiou")]:
+    for title, key in [
+        ("Mean IoU", "miou"),
+        ("Pixel accuracy", "pixel_accuracy"),
+        ("Frequency-weighted IoU", "fwiou"),
+    ]:
         assert summary[title] == [shown(expected[0][key]), shown(expected[1][key])]
 
     model = pane.class_model
@@ -188,7 +192,9 @@ def test_clicking_a_confusion_cell_lists_images_that_open_in_the_viewer(qtbot, p
     item = pane.confusion_list.item(0)
     with qtbot.waitSignal(pane.open_sample_requested) as signal:
         qtbot.mouseClick(
-            pane.confusion_list.viewport(), Qt.MouseButton.LeftButton, pos=pane.confusion_list.visualItemRect(item).center()
+            pane.confusion_list.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=pane.confusion_list.visualItemRect(item).center(),
         )
     assert signal.args == [SPLIT, entries[0][1], "error"]
 
@@ -202,7 +208,9 @@ def test_images_are_listed_worst_first_and_open_in_the_viewer(qtbot, pane, run_d
     pane.tabs.setCurrentIndex(2)
     qtbot.waitUntil(lambda: table.isVisible())
     with qtbot.waitSignal(pane.open_sample_requested) as signal:
-        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(1, 0)).center())
+        qtbot.mouseClick(
+            table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(1, 0)).center()
+        )
     assert signal.args == [SPLIT, table.item(1, 0).text(), "error"]
 
 
@@ -247,8 +255,41 @@ def test_installed_in_the_main_window_opens_images_with_their_error_map(qtbot, w
     table = pane.image_table
     qtbot.waitUntil(lambda: table.isVisible())
     name = table.item(2, 0).text()
-    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(2, 0)).center())
+    qtbot.mouseClick(
+        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(2, 0)).center()
+    )
     qtbot.waitUntil(lambda: getattr(window.viewer.current_sample(), "name", None) == name, timeout=10_000)
     assert window.viewer.mode() == "error"
     qtbot.waitUntil(lambda: window.predictions.checkpoint is not None, timeout=10_000)
     assert Path(window.predictions.checkpoint) == run_dirs[0] / "best.pt"
+
+
+def test_past_runs_and_browse_fill_the_model_choices(qtbot, pane, run_dirs, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    with qtbot.waitSignal(pane._background.done, timeout=WAIT_MS):
+        pane.set_runs_folder(run_dirs[0].parent)
+    combo = pane.model_a_combo
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    assert any(t.startswith("ulite-a") for t in texts) and any(t.startswith("ulite-b") for t in texts)
+    assert texts[0] == "— choose a model —" and texts[-1].startswith("Browse")
+    assert not pane.evaluate_button.isEnabled()
+    combo.setCurrentIndex(combo.findData(str(run_dirs[1])))
+    combo.activated.emit(combo.currentIndex())
+    assert pane.checkpoints() == [str(run_dirs[1])] and pane.evaluate_button.isEnabled()
+
+    chosen = tiny_checkpoint(tmp_path / "elsewhere" / "model.pt", seed=2)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(chosen), "")))
+    browse = pane.model_b_combo.count() - 1
+    pane.model_b_combo.setCurrentIndex(browse)
+    pane.model_b_combo.activated.emit(browse)
+    assert pane.checkpoints() == [str(run_dirs[1]), str(chosen)]
+    assert pane.model_b_combo.currentText() == "elsewhere/model.pt"
+
+
+def test_another_data_set_clears_old_results(qtbot, pane, run_dirs, demo_root):
+    evaluate(qtbot, pane, run_dirs[0])
+    assert pane.class_model.rowCount() == 19 and pane.export_table_button.isEnabled()
+    pane.set_dataset(open_dataset(demo_root))
+    assert pane.results() == [] and pane.class_model.rowCount() == 0 and pane.image_table.rowCount() == 0
+    assert not pane.export_table_button.isEnabled()

@@ -158,3 +158,20 @@ def test_side_by_side_hover_maps_to_the_image(qtbot, window, tiny_bdd):
     right_x = viewer.picture().shape[1] - 64 + CAR_PIXEL[0]
     _hover(viewer, right_x, CAR_PIXEL[1])
     qtbot.waitUntil(lambda: f"x {CAR_PIXEL[0]}, y {CAR_PIXEL[1]}" in window.hover_label.text(), timeout=5000)
+
+
+def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp_path):
+    from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
+    from segviewer.core.models import build_model
+
+    model = build_model("ulite", 19, widths=[4, 4, 8, 8])
+    path = save_checkpoint(tmp_path / "tiny.pt", make_checkpoint(model, get_scheme("bdd100k"), (32, 48), 1, 0.1))
+    open_and_wait(qtbot, window, tiny_bdd)
+    with qtbot.waitSignal(window.model_loaded, timeout=60000):
+        window.load_checkpoint(path)
+    qtbot.waitUntil(lambda: window.viewer.current_prediction() is not None, timeout=60000)
+    mask, confidence = window.viewer.current_prediction()
+    assert mask.shape == (48, 64) and confidence.shape == (48, 64)
+    assert not window.viewer.legend.table.isColumnHidden(2)
+    assert "prediction ready" in window.viewer.caption.text()
+    assert "Model: ulite (tiny.pt)" in window.model_label.text()

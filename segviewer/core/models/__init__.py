@@ -84,7 +84,9 @@ def build_model(name: str, num_classes: int, **options) -> nn.Module:
     try:
         model = MODELS[name](int(num_classes), **options)
     except (TypeError, ValueError) as exc:
-        raise ModelOptionError(f"model '{name}' with {num_classes} classes and options {options}: {exc}") from None
+        raise ModelOptionError(
+            f"model '{name}' with {num_classes} classes and options {options}: {exc}"
+        ) from None
     model.name = name
     model.options = _rebuild_options(name, model)
     return model

@@ -42,7 +42,9 @@ def conv_bn(
 
 def double_conv(in_ch: int, out_ch: int, batch_norm: bool = True) -> nn.Sequential:
     """Two 3x3 conv(-BN)-ReLU layers: one U-Net step."""
-    return nn.Sequential(conv_bn(in_ch, out_ch, 3, True, batch_norm), conv_bn(out_ch, out_ch, 3, True, batch_norm))
+    return nn.Sequential(
+        conv_bn(in_ch, out_ch, 3, True, batch_norm), conv_bn(out_ch, out_ch, 3, True, batch_norm)
+    )
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -70,7 +72,9 @@ class SegmentationModel(nn.Module):
     def __init__(self, in_channels: int, num_classes: int) -> None:
         super().__init__()
         if num_classes < 1 or in_channels < 1:
-            raise ValueError(f"need at least one class and one input channel, got {num_classes}, {in_channels}")
+            raise ValueError(
+                f"need at least one class and one input channel, got {num_classes}, {in_channels}"
+            )
         self.in_channels = in_channels
         self.num_classes = num_classes
 

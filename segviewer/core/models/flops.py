@@ -40,7 +40,9 @@ def gflops(model: nn.Module, height: int = 360, width: int = 640) -> float:
     total = [0]
     hook = _macs_hook(total)
     handles = [
-        m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
     ]
     was_training = model.training
     try:

@@ -15,7 +15,13 @@ from segviewer.core.errors import UserError
 from segviewer.core.models.blocks import SegmentationModel, conv_bn
 
 # VGG16's 13 convolutions, grouped by the max pooling that ends each block.
-VGG16_BLOCKS: tuple[tuple[int, ...], ...] = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+VGG16_BLOCKS: tuple[tuple[int, ...], ...] = (
+    (64, 64),
+    (128, 128),
+    (256, 256, 256),
+    (512, 512, 512),
+    (512, 512, 512),
+)
 
 
 class SegNet(SegmentationModel):
@@ -86,7 +92,9 @@ class SegNetBasic(SegmentationModel):
     def __init__(self, num_classes: int, in_channels: int = 3, width: int = 64, kernel: int = 7) -> None:
         super().__init__(in_channels, num_classes)
         if kernel < 1 or kernel % 2 == 0 or width < 1:
-            raise ValueError(f"SegNet Basic needs an odd kernel size and a positive width, got {kernel}, {width}")
+            raise ValueError(
+                f"SegNet Basic needs an odd kernel size and a positive width, got {kernel}, {width}"
+            )
         self.width, self.kernel = width, kernel
         self.encoders = nn.ModuleList(
             [conv_bn(in_channels if i == 0 else width, width, kernel, relu=True) for i in range(4)]

@@ -64,8 +64,13 @@ class UNet(SegmentationModel):
         return self.classifier(x)
 
 
-def unet(num_classes: int, in_channels: int = 3, base: int = 64, widths: Sequence[int] | None = None,
-         batch_norm: bool = True) -> UNet:
+def unet(
+    num_classes: int,
+    in_channels: int = 3,
+    base: int = 64,
+    widths: Sequence[int] | None = None,
+    batch_norm: bool = True,
+) -> UNet:
     """The original U-Net: 4 poolings, 64-128-256-512 channels and a 1024-channel bottleneck (~31 M
     parameters). Batch norm after every convolution is on by default: the 2015 network had none, but
     without it training from scratch is slow and fragile. `base` scales all widths (base * 2**i)."""

@@ -83,7 +83,9 @@ class PreviewGrid(QWidget):
         painter.fillRect(self.rect(), QColor(45, 45, 48))
         if not self._images:
             painter.setPen(QColor(220, 220, 220))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._empty_text)
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._empty_text
+            )
             return
         gap, caption_h = 6, painter.fontMetrics().height() + 2
         cols = min(self.columns, len(self._images))
@@ -101,7 +103,9 @@ class PreviewGrid(QWidget):
             x, y = left + c * (tile_w + gap), top + r * (tile_h + caption_h + gap)
             painter.drawImage(QRect(x, y, tile_w, tile_h), image)
             caption = QRect(x, y + tile_h, tile_w, caption_h)
-            painter.drawText(caption, Qt.AlignmentFlag.AlignCenter, self._captions[i] if i < len(self._captions) else "")
+            painter.drawText(
+                caption, Qt.AlignmentFlag.AlignCenter, self._captions[i] if i < len(self._captions) else ""
+            )
 
 
 class _TransformRow:
@@ -112,16 +116,19 @@ class _TransformRow:
         self.enabled = QCheckBox(TRANSFORM_TITLES.get(name, name))
         self.enabled.setToolTip("Use this transform when augmenting")
         self.p_slider, self.p_spin = _slider_pair("Chance that this transform is applied to an image")
-        self.s_slider, self.s_spin = _slider_pair("How strong the effect is, from mild (0 %) to strong (100 %)")
+        self.s_slider, self.s_spin = _slider_pair(
+            "How strong the effect is, from mild (0 %) to strong (100 %)"
+        )
         self.solo = QToolButton()
-        self.solo.setText("Alone")
+        self.solo.setText("Show alone")
         self.solo.setCheckable(True)
         self.solo.setToolTip("Preview only this transform, always applied, at its strength")
-        if name == "hflip":  # a flip has no strength
-            self.s_slider.setEnabled(False)
-            self.s_spin.setEnabled(False)
-            self.s_slider.setToolTip("A flip has no strength")
-        for col, widget in enumerate((self.enabled, self.p_slider, self.p_spin, self.s_slider, self.s_spin, self.solo)):
+        if name == "hflip":  # a flip has no strength to set
+            self.s_slider.setVisible(False)
+            self.s_spin.setVisible(False)
+        for col, widget in enumerate(
+            (self.enabled, self.p_slider, self.p_spin, self.s_slider, self.s_spin, self.solo)
+        ):
             grid.addWidget(widget, row, col)
         self.enabled.toggled.connect(lambda _on: (self._update_enabled(), changed()))
         for spin in (self.p_spin, self.s_spin):
@@ -135,7 +142,9 @@ class _TransformRow:
         self._update_enabled()
 
     def spec(self) -> TransformSpec:
-        return TransformSpec(self.name, self.p_spin.value() / 100, self.s_spin.value() / 100, self.enabled.isChecked())
+        return TransformSpec(
+            self.name, self.p_spin.value() / 100, self.s_spin.value() / 100, self.enabled.isChecked()
+        )
 
     def _update_enabled(self) -> None:
         on = self.enabled.isChecked()
@@ -212,7 +221,7 @@ class AugmentPane(QWidget):
         self.mask_check.setToolTip("Draw the (augmented) ground truth over each picture")
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(50)
+        self.opacity_slider.setValue(40)
         self.opacity_slider.setMaximumWidth(120)
         self.opacity_slider.setToolTip("Mask opacity")
         self.mask_check.toggled.connect(lambda _on: self._show_results())
@@ -254,6 +263,7 @@ class AugmentPane(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
+        scroll.setMaximumHeight(controls.sizeHint().height() + 2 * scroll.frameWidth())
 
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
@@ -336,7 +346,9 @@ class AugmentPane(QWidget):
             alpha = self.opacity_slider.value() / 100
             drawn = np.ones(256, bool)
             drawn[self._ignore_index] = False
-            return [blend(im, m, self._palette, alpha, drawn) if m is not None else im for im, m in self._results]
+            return [
+                blend(im, m, self._palette, alpha, drawn) if m is not None else im for im, m in self._results
+            ]
         return [im for im, _m in self._results]
 
     def save_preset_to(self, path: str | Path) -> bool:
@@ -419,7 +431,13 @@ class AugmentPane(QWidget):
             return
         _import_albumentations()
         self._request += 1
-        image, mask, seed, count, ignore = self._image, self._mask, self.seed(), self.count, self._ignore_index
+        image, mask, seed, count, ignore = (
+            self._image,
+            self._mask,
+            self.seed(),
+            self.count,
+            self._ignore_index,
+        )
         if self._solo is not None:
             strength = self.rows[self._solo].spec().strength
             name = self._solo
@@ -466,12 +484,16 @@ class AugmentPane(QWidget):
         self.message_label.setVisible(bool(text))
 
     def _ask_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save augmentation preset", "my-preset.json", "Presets (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save augmentation preset", "my-preset.json", "Presets (*.json)"
+        )
         if path:
             self.save_preset_to(path if path.lower().endswith(".json") else path + ".json")
 
     def _ask_load(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load augmentation preset", "", "Presets (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load augmentation preset", "", "Presets (*.json);;All files (*)"
+        )
         if path:
             self.load_preset_from(path)
 

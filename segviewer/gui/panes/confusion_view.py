@@ -174,14 +174,25 @@ class ConfusionMatrixView(QWidget):
         metrics = QFontMetrics(font)
         n = max(1, len(self._shown))
         label = self._label_width(metrics)
-        width = label + metrics.height() + n * cell + _MARGIN
-        height = label + 3 * metrics.height() + n * cell + _MARGIN
-        image = QImage(width, height, QImage.Format.Format_RGB32)
+        note = "Numbers: % of each ground-truth class's pixels (each row adds up to 100)"
+        width = max(
+            label + metrics.height() + n * cell + _MARGIN, metrics.horizontalAdvance(note) + 2 * _MARGIN
+        )
+        grid_height = label + 3 * metrics.height() + n * cell + _MARGIN
+        image = QImage(width, grid_height + 2 * metrics.height(), QImage.Format.Format_RGB32)
         image.fill(QColor(255, 255, 255))
         painter = QPainter(image)
         painter.setFont(font)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        self._paint(painter, width, height)
+        selected, self._selected = self._selected, None  # the click highlight is not part of the figure
+        try:
+            self._paint(painter, width, grid_height)
+        finally:
+            self._selected = selected
+        painter.setPen(QColor(70, 70, 70))
+        painter.drawText(
+            QRect(_MARGIN, grid_height, width, 2 * metrics.height()), Qt.AlignmentFlag.AlignVCenter, note
+        )
         painter.end()
         return image
 

@@ -26,6 +26,13 @@ from segviewer.gui.thumbnails import ThumbnailLoader
 from segviewer.gui.workers import GeneratorThread
 
 SAMPLE_ROLE = Qt.ItemDataRole.UserRole + 1
+FORMAT_TITLES = {
+    "bdd100k-10k": "BDD100K 10K layout",
+    "bdd100k-2018": "BDD100K 2018 layout",
+    "cityscapes": "Cityscapes layout",
+    "camvid": "CamVid layout",
+    "folder": "Plain folder",
+}
 
 
 class SampleListModel(QAbstractListModel):
@@ -182,8 +189,9 @@ class DatasetPane(QWidget):
             self.class_combo.addItem("Any class", None)
             for cls in dataset.scheme.classes:
                 self.class_combo.addItem(swatch_icon(cls.color), f"Contains: {cls.name}", cls.id)
-            layout = dataset.format
-            self.info_label.setText(f"<b>{dataset.root.name}</b><br>{layout} layout · {dataset.scheme.name} labels ({dataset.scheme.num_classes} classes)")
+            layout = FORMAT_TITLES.get(dataset.format, dataset.format)
+            scheme = dataset.scheme
+            self.info_label.setText(f"<b>{dataset.root.name}</b><br>{layout} · {scheme.num_classes} classes ({scheme.name})")
             self.info_label.setToolTip(str(dataset.root) + _problems_text(dataset.problems))
             default = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
             self.split_combo.setCurrentIndex(default)

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -298,12 +299,18 @@ class EvaluationPane(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.matrix_view)
         splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 1)
+        note = QLabel(
+            "Each row is a true class; the numbers say where its pixels went, in % of that class's pixels "
+            "(the diagonal is correct). Hover over a cell for pixel counts."
+        )
+        note.setWordWrap(True)
         tab = QWidget()
         layout = QVBoxLayout(tab)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+        layout.addWidget(note)
         return tab
 
     def _build_images_tab(self) -> QWidget:
@@ -316,7 +323,9 @@ class EvaluationPane(QWidget):
         self.image_table.cellClicked.connect(lambda row, _col: self._open_image_row(row))
         self.image_table.activated.connect(lambda index: self._open_image_row(index.row()))
         _compact_rows(self.image_table)
-        self.images_label = QLabel("Each image's mean IoU (over the classes in its mask or its prediction), worst first.")
+        self.images_label = QLabel(
+            "Each image's mean IoU (over the classes in its mask or its prediction), worst first."
+        )
         self.images_label.setWordWrap(True)
         tab = QWidget()
         layout = QVBoxLayout(tab)
@@ -327,6 +336,9 @@ class EvaluationPane(QWidget):
     # --- public API ------------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
         """The data set whose splits can be evaluated (None: nothing open)."""
+        if dataset is not self._dataset:
+            self._runner.cancel()  # results of another data set would open the wrong images
+            self._clear_results()
         self._dataset = dataset
         previous = self.split_combo.currentData()
         self.split_combo.clear()
@@ -350,6 +362,11 @@ class EvaluationPane(QWidget):
         if index >= 0:
             self.split_combo.setCurrentIndex(index)
         return index >= 0
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if self._runs_folder is not None:
+            self.set_runs_folder(self._runs_folder)  # runs may have finished since the last look
 
     def set_runs_folder(self, folder: str | Path | None) -> None:
         """List that folder's past runs in the model choices (on a helper thread)."""
@@ -471,6 +488,7 @@ class EvaluationPane(QWidget):
         path = Path(path)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
         os.close(fd)
+        _usual_mode(tmp)
         try:
             if not self.matrix_view.render_image().save(tmp, "PNG"):
                 raise OSError(f"could not write {path}")
@@ -495,7 +513,7 @@ class EvaluationPane(QWidget):
             for run in runs:
                 if run.best_checkpoint is not None:
                     miou = f", best mIoU {run.best_miou:.3f}" if run.best_miou is not None else ""
-                    combo.addItem(f"{run.name} ({run.model}{miou})", str(run.path))
+                    combo.addItem(f"{run.name} ({_family(run.model)}{miou})", str(run.path))
             for data, text in extra:
                 if combo.findData(data) < 0:
                     combo.addItem(text, data)
@@ -590,8 +608,12 @@ class EvaluationPane(QWidget):
             "  ".join(f"<b>{letters[i]}</b> = {r.title}" for i, r in enumerate(results))
             + f" — split '{self._split}', {len(results[0].result.per_image)} images"
         )
+        header = self.class_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.summary_table.setColumnCount(len(results))
         self.summary_table.setHorizontalHeaderLabels([f"Model {letters[i]}" for i in range(len(results))])
+        self.summary_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         for row, (_title, key) in enumerate(SUMMARY_ROWS):
             for col, r in enumerate(results):
                 value = getattr(r.result.metrics, key)
@@ -608,6 +630,16 @@ class EvaluationPane(QWidget):
         self.matrix_model_combo.blockSignals(False)
         self._show_model_details()
         self._show_images()
+
+    def _clear_results(self) -> None:
+        self._results = []
+        self.class_model.set_results([])
+        self.summary_table.clearContents()
+        self.models_label.setText("")
+        self.matrix_view.clear()
+        self.confusion_list.clear()
+        self.image_table.setRowCount(0)
+        self._update_buttons()
 
     def _current_result(self) -> ModelEvaluation | None:
         if not self._results:
@@ -650,6 +682,11 @@ class EvaluationPane(QWidget):
         header = table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        by = ", sorted by model A" if len(self._results) > 1 else ""
+        self.images_label.setText(
+            f"Each image's mean IoU (over the classes in its mask or its prediction), worst first{by}. "
+            "Click one to see its error map in the viewer."
+        )
 
     def _on_cell_clicked(self, gt_id: int, pred_id: int) -> None:
         current = self._current_result()
@@ -711,6 +748,14 @@ class EvaluationPane(QWidget):
             self._show_message(f"Saved {path}")
 
 
+def _family(model: str) -> str:
+    try:
+        from segviewer.core.models import MODEL_TITLES
+    except ImportError:
+        return model
+    return MODEL_TITLES.get(model, model)
+
+
 def _compact_rows(table: QTableView) -> None:
     """Rows just tall enough for one line of text, so more classes fit on screen."""
     header = table.verticalHeader()
@@ -735,8 +780,16 @@ def _markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _usual_mode(path: str) -> None:
+    """mkstemp makes owner-only files; an exported table should get the mode any new file gets."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _usual_mode(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

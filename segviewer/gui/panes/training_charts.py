@@ -51,7 +51,7 @@ class TrainingCurves(QWidget):
         self.miou_plot = _plot("Validation mIoU (higher is better)", "mIoU")
         loss, miou = self.loss_plot.getPlotItem(), self.miou_plot.getPlotItem()
         loss.addLegend(offset=(-10, 10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
-        miou.addLegend(offset=(-10, -10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
+        miou.addLegend(offset=(10, 10), labelTextColor="#222", brush=pg.mkBrush(255, 255, 255, 200))
         self.batch_curve = loss.plot(pen=pg.mkPen(BATCH_COLOR, width=1), name="training loss (each batch)")
         self.train_curve = loss.plot(
             pen=pg.mkPen(TRAIN_COLOR, width=2),

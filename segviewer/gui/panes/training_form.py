@@ -130,6 +130,9 @@ class SettingsForm(QGroupBox):
         self.run_hint = QLabel()
         self.run_hint.setStyleSheet("color: palette(mid);")
 
+        for combo in (self.model, self.lr, self.augment, self.device):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         grid = QGridLayout(self)
         grid.addWidget(self.dataset_label, 0, 0, 1, 4)
         _row(grid, 1, "Model", self.model, span=3)

@@ -40,6 +40,7 @@ from segviewer.gui.training_runner import (
 )
 
 REFRESH_MS = 100  # coalesced redraws: at most ~10 per second
+HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before torch & co. are imported on the UI thread
 ERROR_COLOR = "#c62828"
 WARNING_COLOR = "#b26a00"
 GOOD_COLOR = "#2e7d32"
@@ -143,7 +144,7 @@ class TrainingPane(QWidget):
         self._timer.timeout.connect(self._refresh)
         self._update_buttons()
         self.runs.set_folder(self.form.runs_folder())
-        QTimer.singleShot(0, self._load_heavy_parts)
+        QTimer.singleShot(HEAVY_IMPORT_DELAY_MS, self._load_heavy_parts)
 
     # --- public API -------------------------------------------------------------------------
     def set_dataset(self, root: Path | None, scheme_name: str | None = None, scheme=None) -> None:
