@@ -153,11 +153,15 @@ def main() -> None:
     }
     result.update(train_speed(args, device))
     result["matmul_fp32_gflops_per_s"] = round(matmul_gflops(device), 1)
-    result["model_flop_utilisation"] = round(result["achieved_gflops_per_s"] / result["matmul_fp32_gflops_per_s"], 3)
+    result["model_flop_utilisation"] = round(
+        result["achieved_gflops_per_s"] / result["matmul_fp32_gflops_per_s"], 3
+    )
     if not args.no_pipeline:
         result.update(pipeline_speed(args))
         result["limited_by"] = (
-            "input pipeline" if result["pipeline_warm_images_per_s"] < result["train_images_per_s"] else "model compute"
+            "input pipeline"
+            if result["pipeline_warm_images_per_s"] < result["train_images_per_s"]
+            else "model compute"
         )
     print(json.dumps(result))
 

@@ -185,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
                 "batch_size": args.batch_size,
                 "failed": result.get("failed"),
                 "spikes_over_30ms": spikes[:20],
-                "modules_imported_during_run": sorted(m for m in set(sys.modules) - modules_before if "." not in m)[:30],
+                "modules_imported_during_run": sorted(
+                    m for m in set(sys.modules) - modules_before if "." not in m
+                )[:30],
             }
         )
     )

@@ -23,6 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, opens the desktop application on the built-in demo data set.",
     )
     parser.add_argument("--version", action="version", version=f"segviewer {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen on a small demo set, predict once with a fresh U-Lite, save a "
+        "screenshot, exit 0 when everything works",
+    )
+    parser.add_argument("--self-test-out", metavar="PNG", help="where --self-test saves its screenshot")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -40,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from segviewer.gui.selftest import run_self_test
+
+        return run_self_test(args.self_test_out)
     if args.command is None:
         if "gui" not in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
             parser.print_help()

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from segviewer.cli import main
+from segviewer.core.checkpoint import load_checkpoint
 from segviewer.core.demo import generate_demo
 from segviewer.core.imageio import read_image, read_label, write_jpeg
 
-FAST = ["--input-size", "36x64", "--batch-size", "3", "--workers", "0", "--threads", "1", "--device", "cpu"]
+FAST = ["--input-size", "36x64", "--batch-size", "3", "--widths", "4,8,8,16", "--workers", "0", "--threads", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +45,19 @@ def test_train_prints_one_line_per_epoch(tmp_path, capsys, monkeypatch, trained)
     lines = out.splitlines()
     assert lines[0].startswith("training ulite on cpu") and "6 train / 1 val images" in lines[0]
     epoch_lines = [line for line in lines if line.startswith("epoch ")]
-    assert len(epoch_lines) == 2 and epoch_lines[0].startswith("epoch   1/2  train loss") and epoch_lines[0].endswith("*")
+    assert (
+        len(epoch_lines) == 2
+        and epoch_lines[0].startswith("epoch   1/2  train loss")
+        and epoch_lines[0].endswith("*")
+    )
     assert "\r" not in out  # not a terminal: no progress bar redraws
     assert lines[-1].startswith("best checkpoint: ") and (tmp_path / "run" / "best.pt").is_file()
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["model_options"]["widths"] == [4, 8, 8, 16]
+
+
+def test_widths_that_do_not_fit_the_model_are_a_message(tmp_path, capsys, trained):
+    code, _, err = run_cli(capsys, "train", trained[0], "--model", "segnet", "--widths", "8", "--out", tmp_path / "r")
+    assert code == 2 and "fixed widths" in err
 
 
 def test_train_failure_exits_1_with_the_message(tmp_path, capsys, trained):
@@ -87,7 +98,9 @@ def test_compare_prints_one_column_per_model(capsys, trained):
     root, run_a, run_b = trained
     code, out, err = run_cli(capsys, "compare", run_a, run_b, root)
     assert code == 0, err
-    assert "'test' split" in err and "no masks" in err and "comparing on 'val'" in err  # the demo's test images are unlabelled
+    assert (
+        "'test' split" in err and "no masks" in err and "comparing on 'val'" in err
+    )  # the demo's test images are unlabelled
     header = out.splitlines()[0]
     assert header.split("|")[1].strip() == "Category"
     assert "U-Lite (run-a)" in header and "U-Lite (run-b)" in header
@@ -112,3 +125,11 @@ def test_foreign_checkpoint_is_a_clear_error(tmp_path, capsys, trained):
     image = next((trained[0] / "images" / "10k" / "test").iterdir())
     code, _, err = run_cli(capsys, "predict", bogus, image, "--out", tmp_path / "o")
     assert code == 2 and "model.pt: not a readable PyTorch checkpoint" in err and "Traceback" not in err
+
+
+def test_cli_defaults_are_the_engine_defaults():
+    from segviewer.commands.train import DEFAULTS
+    from segviewer.core.training import TrainConfig
+
+    cfg = TrainConfig(root=".")
+    assert DEFAULTS == {key: getattr(cfg, key) for key in DEFAULTS}

@@ -18,8 +18,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("a", metavar="A", help="first checkpoint or run folder")
     p.add_argument("b", metavar="B", help="second checkpoint or run folder")
     p.add_argument("root", metavar="ROOT", help="data set folder")
-    p.add_argument("--split", default=None, help="split to evaluate (default: test, or val when test has no masks)")
-    p.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown", help="(default: markdown)")
+    p.add_argument(
+        "--split", default=None, help="split to evaluate (default: test, or val when test has no masks)"
+    )
+    p.add_argument(
+        "--format", choices=("markdown", "csv", "json"), default="markdown", help="(default: markdown)"
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
     p.set_defaults(func=run)
 

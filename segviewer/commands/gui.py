@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("root", nargs="?", type=Path, help="data set folder to open (default: the built-in demo data set)")
+    parser.add_argument(
+        "root", nargs="?", type=Path, help="data set folder to open (default: the built-in demo data set)"
+    )
     parser.add_argument(
         "--scheme",
         help="label scheme of a plain folder: bdd100k, bdd100k-full, cityscapes, camvid or a JSON scheme file",

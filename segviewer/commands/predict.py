@@ -22,8 +22,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("checkpoint", help="checkpoint file (best.pt) or run folder")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the predicted masks")
-    p.add_argument("--colormap", action="store_true", help="also write <stem>_color.png in the scheme's colours")
-    p.add_argument("--overlay", action="store_true", help="also write <stem>_overlay.png (image and colours, 50%%)")
+    p.add_argument(
+        "--colormap", action="store_true", help="also write <stem>_color.png in the scheme's colours"
+    )
+    p.add_argument(
+        "--overlay", action="store_true", help="also write <stem>_overlay.png (image and colours, 50%%)"
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
     p.set_defaults(func=run)
 
@@ -68,10 +72,14 @@ def run(args: argparse.Namespace) -> int:
         targets = _targets(out, path.stem, args.colormap, args.overlay)
         clash = next((t for t in targets if t.resolve() in inputs), None)
         if clash is not None:
-            problems.append(f"{path}: skipped, writing {clash} would overwrite an input; choose another --out")
+            problems.append(
+                f"{path}: skipped, writing {clash} would overwrite an input; choose another --out"
+            )
             continue
         if path.stem in used:
-            problems.append(f"{path}: skipped, same name as {used[path.stem]} (both would write {targets[0].name})")
+            problems.append(
+                f"{path}: skipped, same name as {used[path.stem]} (both would write {targets[0].name})"
+            )
             continue
         used[path.stem] = path
         try:

@@ -13,7 +13,7 @@ import sys
 import time
 
 MODEL_NAMES = ("segnet", "segnet-basic", "unet", "ulite")
-DEFAULTS = {"epochs": 20, "batch_size": 8, "lr": 1e-3, "input_size": (144, 256), "patience": 5}
+DEFAULTS = {"epochs": 15, "batch_size": 4, "lr": 2e-3, "lr_schedule": "cosine", "input_size": (128, 224), "patience": 5}
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -25,6 +25,31 @@ def parse_size(text: str) -> tuple[int, int]:
     if h < 16 or w < 16:
         raise argparse.ArgumentTypeError(f"'{text}' is too small; use at least 16x16")
     return h, w
+
+
+def parse_widths(text: str) -> list[int]:
+    try:
+        widths = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of widths, e.g. 8,16,32,64") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': widths must be positive")
+    return widths
+
+
+def model_options(model: str, widths: list[int] | None) -> dict:
+    """The --widths flag as the model's own option (SegNet has fixed VGG-16 widths)."""
+    from segviewer.core.errors import UserError
+
+    if widths is None:
+        return {}
+    if model == "segnet-basic":
+        if len(widths) != 1:
+            raise UserError("--widths for segnet-basic takes one number (the width of every layer), e.g. 64")
+        return {"width": widths[0]}
+    if model == "segnet":
+        raise UserError("segnet has the fixed widths of VGG-16; --widths applies to ulite, unet and segnet-basic")
+    return {"widths": widths}
 
 
 def add_parser(subparsers) -> None:
@@ -39,16 +64,42 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("root", help="data set folder (BDD100K, Cityscapes, CamVid or images/ + masks/)")
     p.add_argument("--model", choices=MODEL_NAMES, default="ulite", help="architecture (default: ulite)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="maximum epochs (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="images per step (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate (default: %(default)s)")
     p.add_argument(
-        "--input-size", type=parse_size, default=DEFAULTS["input_size"], metavar="HxW",
-        help="size images are resized to (default: 144x256; the paper used 360x640)",
+        "--epochs", type=int, default=DEFAULTS["epochs"], help="maximum epochs (default: %(default)s)"
     )
     p.add_argument(
-        "--patience", type=int, default=DEFAULTS["patience"],
+        "--batch-size",
+        type=int,
+        default=DEFAULTS["batch_size"],
+        help="images per step (default: %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate (default: %(default)s)"
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=("constant", "cosine"),
+        default=DEFAULTS["lr_schedule"],
+        help="constant, or cosine decay to 0 over --epochs (default: %(default)s)",
+    )
+    p.add_argument(
+        "--input-size",
+        type=parse_size,
+        default=DEFAULTS["input_size"],
+        metavar="HxW",
+        help="size images are resized to (default: 128x224; the paper used 360x640)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=DEFAULTS["patience"],
         help="stop after this many epochs without a better validation mIoU; 0 never (default: %(default)s)",
+    )
+    p.add_argument(
+        "--widths",
+        type=parse_widths,
+        metavar="W1,W2,...",
+        help="channel widths: U-Lite takes 4 (default 16,32,64,128), U-Net 5, SegNet Basic 1",
     )
     p.add_argument("--class-weights", action="store_true", help="median frequency class balancing (SegNet)")
     p.add_argument("--augment", metavar="PRESET", help="augmentation preset name or JSON file")
@@ -69,10 +120,24 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.out:
         raise UserError("--resume needs --out RUN_DIR, the folder of the run to continue")
     cfg = TrainConfig(
-        root=args.root, model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        input_size=tuple(args.input_size), patience=args.patience, class_weights=args.class_weights,
-        augment=args.augment, device=args.device, out=args.out, resume=args.resume, threads=args.threads,
-        num_workers=args.workers, seed=args.seed, scheme=args.scheme,
+        root=args.root,
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lr_schedule=args.lr_schedule,
+        input_size=tuple(args.input_size),
+        patience=args.patience,
+        class_weights=args.class_weights,
+        augment=args.augment,
+        device=args.device,
+        out=args.out,
+        resume=args.resume,
+        threads=args.threads,
+        num_workers=args.workers,
+        seed=args.seed,
+        scheme=args.scheme,
+        model_options=model_options(args.model, args.widths),
     )
     stop = _StopOnInterrupt()
     printer = ProgressPrinter(sys.stdout, sys.stderr)
@@ -149,7 +214,9 @@ class ProgressPrinter:
         width = 24
         done = int(width * e.step / max(e.steps, 1))
         bar = "#" * done + "-" * (width - done)
-        self.out.write(f"\r\033[Kepoch {e.epoch} [{bar}] {e.step}/{e.steps}  loss {e.loss:.4f}  {e.images_per_s:.1f} img/s")
+        self.out.write(
+            f"\r\033[Kepoch {e.epoch} [{bar}] {e.step}/{e.steps}  loss {e.loss:.4f}  {e.images_per_s:.1f} img/s"
+        )
         self.out.flush()
         self._bar_shown = True
 
@@ -171,7 +238,9 @@ class ProgressPrinter:
 
     def _on_finished(self, e) -> None:
         if e.best_checkpoint:
-            self._line(f"best checkpoint: {e.best_checkpoint} (epoch {e.best_epoch}, val mIoU {e.best_miou:.3f})")
+            self._line(
+                f"best checkpoint: {e.best_checkpoint} (epoch {e.best_epoch}, val mIoU {e.best_miou:.3f})"
+            )
         if e.stopped_by_user:
             self._line(f"stopped; continue with: segviewer train ... --out {e.run_dir} --resume")
 

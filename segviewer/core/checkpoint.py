@@ -1,11 +1,16 @@
-"""Checkpoints: plain dicts saved atomically and loaded with `weights_only=True`, never full pickles.
+"""Checkpoints and the other files of a run folder, all written atomically.
 
-A checkpoint carries what is needed to use it without the run folder: the model's name and options,
-the label scheme of its training ids, the input size and the normalisation.
+A checkpoint is a plain dict saved with torch.save and loaded with `weights_only=True`, never as a
+full pickle. It carries what is needed to use it without the run folder: the model's name and
+options, the label scheme of its training ids, the input size and the normalisation. A run folder
+holds config.json, metrics.csv, last.pt, best.pt and status.json (see training.py).
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import math
 import os
 import pickle
 import tempfile
@@ -20,6 +25,7 @@ from segviewer.core.labels import BUILTIN_SCHEMES, LabelClass, LabelScheme
 
 FORMAT = "segviewer-checkpoint"
 VERSION = 1
+CSV_HEADER = ["epoch", "train_loss", "val_loss", "val_miou", "val_pixel_accuracy", "seconds", "lr"]
 
 
 class CheckpointError(UserError):
@@ -61,28 +67,38 @@ def make_checkpoint(
 
 
 def save_checkpoint(path: str | Path, checkpoint: dict) -> Path:
-    """Write atomically: temp file in the same folder, fsync, rename. The previous file survives any failure."""
+    """Write atomically; the previous file survives any failure, a full disk included."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    atomic_write(path, lambda f: torch.save(checkpoint, f), "the previous checkpoint, if any, is unchanged")
+    return path
+
+
+def atomic_write(path: Path, write, kept: str = "the previous file, if any, is unchanged") -> None:
+    """Temp file in the same folder, fsync, rename: a crash or full disk never leaves half a file."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(
+            f"{path.parent}: cannot write there ({exc.strerror}); choose another --out folder"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError) as exc:  # torch.save reports some write errors as RuntimeError
         Path(tmp).unlink(missing_ok=True)
         why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
         raise CheckpointError(
-            f"{path}: could not be written ({why}); free some disk space or choose another --out folder. "
-            "The previous checkpoint, if any, is unchanged."
+            f"{path}: could not be written ({why}); free some disk space or choose another --out folder; {kept}"
         ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
-    return path
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -115,7 +131,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
                 f"{path}: refused to load: the file contains Python objects, not just weights. segviewer "
                 "only loads its own checkpoints (loading arbitrary pickles can run code)."
             ) from None
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (corrupt or truncated); train again") from None
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint (corrupt or truncated); train again"
+        ) from None
     except Exception as exc:  # a corrupt file can make the unpickler fail in many ways
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
@@ -126,10 +144,14 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: not a segviewer checkpoint (a PyTorch file, but not one written by `segviewer train`)"
         )
     if int(ckpt.get("version", 0)) > VERSION:
-        raise CheckpointError(f"{path}: written by a newer segviewer (format version {ckpt['version']}); update segviewer")
+        raise CheckpointError(
+            f"{path}: written by a newer segviewer (format version {ckpt['version']}); update segviewer"
+        )
     missing = [k for k in ("model", "num_classes", "scheme", "input_size", "state_dict") if k not in ckpt]
     if missing:
-        raise CheckpointError(f"{path}: incomplete segviewer checkpoint (missing {', '.join(missing)}); train again")
+        raise CheckpointError(
+            f"{path}: incomplete segviewer checkpoint (missing {', '.join(missing)}); train again"
+        )
     from segviewer.core.models import MODELS
 
     if ckpt["model"] not in MODELS:
@@ -164,7 +186,8 @@ def scheme_from_json(data: dict) -> LabelScheme:
     if builtin is not None and builtin.to_json() == data:
         return builtin
     classes = tuple(
-        LabelClass(int(c["id"]), str(c["name"]), tuple(int(v) for v in c["color"]), int(c["id"])) for c in data["classes"]
+        LabelClass(int(c["id"]), str(c["name"]), tuple(int(v) for v in c["color"]), int(c["id"]))
+        for c in data["classes"]
     )
     return LabelScheme(str(data.get("name", "custom")), classes, int(data.get("ignore_index", 255)))
 
@@ -181,3 +204,66 @@ def check_compatible(meta: dict, scheme: LabelScheme) -> None:
         f"data set uses '{scheme.name}' ({scheme.num_classes} classes); use a checkpoint trained on this kind of "
         "data, or pass --scheme if the data set's scheme was detected wrongly"
     )
+
+
+# --- the other files of a run folder ------------------------------------------------------------
+def write_json(path: Path, data: dict) -> None:
+    payload = json.dumps(data, indent=2, default=str).encode("utf-8")
+    atomic_write(path, lambda f: f.write(payload))
+
+
+def write_metrics_csv(path: Path, rows: list[dict]) -> None:
+    """Rewrite the whole file (a few hundred bytes per epoch): never a half line after a crash."""
+    lines = [",".join(CSV_HEADER)]
+    lines += [",".join(_cell(row.get(k)) for k in CSV_HEADER) for row in rows]
+    payload = ("\n".join(lines) + "\n").encode("utf-8")
+    atomic_write(path, lambda f: f.write(payload))
+
+
+def read_metrics_csv(path: Path) -> list[dict]:
+    """Rows of a run's metrics.csv as floats (epoch as int); unreadable rows are left out."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    out = []
+    for row in rows:
+        try:
+            parsed = {k: float(v) for k, v in row.items() if k}
+            parsed["epoch"] = int(parsed["epoch"])
+            out.append(parsed)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return "nan" if math.isnan(value) else f"{value:.6g}"
+
+
+def prepare_run_dir(out: str | None, model: str, resume: bool) -> Path:
+    """The run folder (default runs/<model>-<date-time>); never another run's unless resuming it."""
+    from segviewer.core.runs import new_run_dir
+
+    run_dir = Path(out).expanduser() if out else new_run_dir(Path("runs"), model)
+    if resume:
+        if not (run_dir / "last.pt").is_file():
+            raise CheckpointError(
+                f"{run_dir}: no last.pt to resume from; start without --resume, or give the run's folder as --out"
+            )
+    elif (run_dir / "last.pt").exists() or (run_dir / "best.pt").exists():
+        raise CheckpointError(
+            f"{run_dir}: already holds a run; pass --resume to continue it or choose another --out"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckpointError(
+            f"{run_dir}: cannot create the run folder ({exc.strerror}); choose another --out"
+        ) from None
+    return run_dir

@@ -30,7 +30,11 @@ def describe_devices() -> list[tuple[str, str, bool, str]]:
     if torch.cuda.is_available():
         rows.append(("cuda", f"CUDA: {torch.cuda.get_device_name(0)}", True, ""))
     else:
-        why = "this PyTorch build has no CUDA support" if torch.version.cuda is None else "no NVIDIA GPU/driver found"
+        why = (
+            "this PyTorch build has no CUDA support"
+            if torch.version.cuda is None
+            else "no NVIDIA GPU/driver found"
+        )
         rows.append(("cuda", "CUDA: not available", False, why))
     if _mps_available():
         rows.append(("mps", "Apple MPS (Metal)", True, ""))
@@ -56,7 +60,9 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device(name)
     if name == "mps":
         if not _mps_available():
-            raise DeviceError("--device mps: Apple MPS is not available on this machine; use --device cpu or auto")
+            raise DeviceError(
+                "--device mps: Apple MPS is not available on this machine; use --device cpu or auto"
+            )
         return torch.device("mps")
     if name == "cpu":
         return torch.device("cpu")

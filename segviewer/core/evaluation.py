@@ -34,7 +34,9 @@ class EvaluationResult:
     confusion: ConfusionMatrix
     metrics: Metrics
     per_image: list[tuple[str, float, float]]  # (sample name, mIoU, pixel accuracy); sort for worst first
-    top_confusions: dict[tuple[int, int], list[tuple[int, str]]]  # (gt, pred) -> [(pixels, sample)], most first
+    top_confusions: dict[
+        tuple[int, int], list[tuple[int, str]]
+    ]  # (gt, pred) -> [(pixels, sample)], most first
     skipped: list[str] = field(default_factory=list)  # "file: reason" of samples that could not be read
     stopped: bool = False
 
@@ -43,7 +45,9 @@ def labelled_samples(dataset: Dataset, split: str) -> list:
     """Samples of `split` that have masks; a clear error when there are none."""
     if split not in dataset.splits:
         have = ", ".join(s for s in dataset.splits if any(x.mask for x in dataset.splits[s])) or "none"
-        raise EvaluationError(f"{dataset.root}: no '{split}' split (labelled splits: {have}); choose one with --split")
+        raise EvaluationError(
+            f"{dataset.root}: no '{split}' split (labelled splits: {have}); choose one with --split"
+        )
     samples = [s for s in dataset.splits[split] if s.mask is not None]
     if not samples:
         others = [s for s in dataset.splits if s != split and any(x.mask for x in dataset.splits[s])]
@@ -91,7 +95,9 @@ def evaluate_split(
         if progress is not None:
             progress(done, len(samples))
     if not per_image and not stopped:
-        raise EvaluationError(f"{dataset.root}: no sample of '{split}' could be read: {'; '.join(skipped[:3])}")
+        raise EvaluationError(
+            f"{dataset.root}: no sample of '{split}' could be read: {'; '.join(skipped[:3])}"
+        )
     top = {pair: sorted(h, reverse=True) for pair, h in heaps.items()}
     return EvaluationResult(total, total.compute(), per_image, top, skipped, stopped)
 
@@ -115,7 +121,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
         best = path / "best.pt"
         if best.is_file():
             return best
-        hint = " (it has last.pt: give that file to use the latest weights)" if (path / "last.pt").is_file() else ""
+        hint = (
+            " (it has last.pt: give that file to use the latest weights)"
+            if (path / "last.pt").is_file()
+            else ""
+        )
         raise UserError(f"{path}: run folder without best.pt{hint}")
     return path
 
@@ -178,11 +188,15 @@ def compare_table(results: list[tuple[str, Metrics]], scheme: LabelScheme, fmt: 
         raise ValueError(f"unknown table format '{fmt}'")
     widths = [max(len(str(row[i])) for row in [header, *cells]) for i in range(len(header))]
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |"]
-    lines.append("|" + "|".join("-" * (w + 1) + ":" if i else "-" * (w + 2) for i, w in enumerate(widths)) + "|")
+    lines.append(
+        "|" + "|".join("-" * (w + 1) + ":" if i else "-" * (w + 2) for i, w in enumerate(widths)) + "|"
+    )
     for row in cells:
         lines.append(
             "| "
-            + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            + " | ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
             + " |"
         )
     return "\n".join(lines)

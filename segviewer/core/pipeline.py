@@ -30,7 +30,7 @@ from torch.utils.data import Dataset as TorchDataset
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when decoding or resizing changes
 
 
 # --- resizing and normalisation ------------------------------------------------------------------
@@ -44,11 +44,15 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest neighbour, so that no class id is invented at boundaries."""
+    """Nearest neighbour, so that no class id is invented at boundaries.
+
+    INTER_NEAREST_EXACT samples at pixel centres like the area-averaged image; plain INTER_NEAREST
+    would shift the mask by up to half an output pixel against it (it matters for 3-pixel poles).
+    """
     h, w = size
     if mask.shape[:2] == (h, w):
         return mask
-    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def normalize_tf(images: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
@@ -69,14 +73,22 @@ def default_cache_dir() -> Path:
 def _file_id(path: Path | None) -> list:
     if path is None:
         return [None]
-    st = path.stat()
+    try:
+        st = path.stat()
+    except OSError:  # missing: decoding will report it
+        return [str(path), None, None]
     return [str(path.resolve()), st.st_mtime_ns, st.st_size]
 
 
-def cache_key(dataset: Dataset, sample: Sample, size: tuple[int, int]) -> str:
+def decoding_id(dataset: Dataset) -> str:
+    """What turns mask files into training ids: the file scheme and how masks store classes."""
+    scheme = json.dumps(dataset.file_scheme.to_json(), sort_keys=True)
+    return hashlib.sha1(f"{scheme}|{dataset.mask_kind}".encode()).hexdigest()[:16]
+
+
+def cache_key(decoding: str, sample: Sample, size: tuple[int, int]) -> str:
     """Changes when either file, the mask decoding or the input size changes."""
-    decoding = hashlib.sha1(json.dumps(dataset.file_scheme.to_json(), sort_keys=True).encode()).hexdigest()[:12]
-    parts = [CACHE_VERSION, _file_id(sample.image), _file_id(sample.mask), decoding, dataset.mask_kind, list(size)]
+    parts = [CACHE_VERSION, _file_id(sample.image), _file_id(sample.mask), decoding, list(size)]
     return hashlib.sha1(json.dumps(parts).encode()).hexdigest()
 
 
@@ -85,7 +97,11 @@ def prune_cache(folder: Path, max_bytes: int | None = None) -> int:
     if max_bytes is None:
         max_bytes = int(float(os.environ.get("SEGVIEWER_CACHE_MAX_GB", "5")) * 1e9)
     try:
-        entries = [(e.stat().st_mtime, e.stat().st_size, e.path) for e in os.scandir(folder) if e.name.endswith(".npy")]
+        entries = [
+            (e.stat().st_mtime, e.stat().st_size, e.path)
+            for e in os.scandir(folder)
+            if e.name.endswith(".npy")
+        ]
     except OSError:
         return 0
     total = sum(size for _, size, _ in entries)
@@ -132,6 +148,7 @@ class SegmentationSet(TorchDataset):
         lut = np.arange(256, dtype=np.uint8)
         lut[scheme.num_classes :] = scheme.ignore_index
         self._lut = lut  # maps values that are not classes to the ignore index
+        self._decoding = decoding_id(self.dataset)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -140,7 +157,7 @@ class SegmentationSet(TorchDataset):
         """(h, w, 4) uint8: RGB + training-id mask at the input size, from the cache when possible."""
         path = None
         if self.cache_dir is not None:
-            path = self.cache_dir / f"{cache_key(self.dataset, sample, self.input_size)}.npy"
+            path = self.cache_dir / f"{cache_key(self._decoding, sample, self.input_size)}.npy"
             try:
                 arr = np.load(path, allow_pickle=False)
                 if arr.shape == (*self.input_size, 4) and arr.dtype == np.uint8:
@@ -186,7 +203,11 @@ class SegmentationSet(TorchDataset):
             image, mask = self.augmenter(np.ascontiguousarray(image), np.ascontiguousarray(mask), seed=seed)
             if image.shape[:2] != self.input_size:  # a preset that crops: back to the batch's size
                 image, mask = resize_image(image, self.input_size), resize_mask(mask, self.input_size)
-        return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(np.ascontiguousarray(mask)), problem
+        return (
+            torch.from_numpy(np.ascontiguousarray(image)),
+            torch.from_numpy(np.ascontiguousarray(mask)),
+            problem,
+        )
 
 
 def _store(path: Path, arr: np.ndarray) -> None:
@@ -230,7 +251,10 @@ def collate_samples(items: list) -> tuple[torch.Tensor | None, torch.Tensor | No
 
 
 def _worker_init(worker_id: int) -> None:
-    """Each worker decodes with one OpenCV thread (the workers are the parallelism)."""
+    """One OpenCV thread per worker (the workers are the parallelism); Ctrl-C is the main process's to handle."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     info = torch.utils.data.get_worker_info()
     np.random.seed((info.seed if info else worker_id) % 2**32)
@@ -249,11 +273,7 @@ def build_loader(
     pin_memory: bool = False,
     persistent: bool = True,
 ) -> DataLoader:
-    """DataLoader over `data` with an `EpochSampler` (call `loader.sampler.set_epoch(e)` each epoch).
-
-    Workers are forked in a plain single-threaded process and spawned otherwise (forking a process
-    that runs Qt or other threads can deadlock).
-    """
+    """DataLoader over `data` with an `EpochSampler` (call `loader.sampler.set_epoch(e)` each epoch)."""
     workers = default_workers() if num_workers is None else max(0, int(num_workers))
     workers = min(workers, max(1, len(data)))
     extra = {}
@@ -262,7 +282,7 @@ def build_loader(
             "persistent_workers": persistent,
             "worker_init_fn": _worker_init,
             "prefetch_factor": 2,
-            "multiprocessing_context": "fork" if _can_fork() else "spawn",
+            "multiprocessing_context": worker_context(),
         }
     return DataLoader(
         data,
@@ -275,10 +295,22 @@ def build_loader(
     )
 
 
-def _can_fork() -> bool:
-    import multiprocessing as mp
+def worker_context():
+    """Start method for DataLoader workers: a forkserver where there is one, else spawn.
 
-    return os.name == "posix" and "fork" in mp.get_all_start_methods() and threading.active_count() == 1
+    Never plain fork: after torch or OpenCV have started their native thread pools (they do as soon as
+    anything is computed, and the GUI runs Qt threads), a forked child can inherit a held lock and
+    hang forever. The fork server is a fresh single-threaded process that has imported this module
+    once, so each worker still starts in a fraction of a second.
+    """
+    import multiprocessing as mp
+    import sys
+
+    if "forkserver" in mp.get_all_start_methods() and not getattr(sys, "frozen", False):
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["segviewer.core.pipeline"])
+        return ctx
+    return mp.get_context("spawn")
 
 
 def median_frequency_weights(counts: np.ndarray, present_in: np.ndarray) -> np.ndarray:
@@ -294,3 +326,40 @@ def median_frequency_weights(counts: np.ndarray, present_in: np.ndarray) -> np.n
         freq = counts[seen] / present_in[seen]
         weights[seen] = np.median(freq) / freq
     return weights.astype(np.float32)
+
+
+def split_for_training(
+    dataset: Dataset, train_split: str = "train", val_split: str = "val", seed: int = 0
+) -> tuple[list[Sample], list[Sample], list[str]]:
+    """Labelled training and validation samples, and notes for the user.
+
+    Without a labelled validation split, 10% of the training samples are held out (seeded), since
+    early stopping needs something to validate on.
+    """
+    if train_split not in dataset.splits:
+        raise UserError(
+            f"{dataset.root}: no '{train_split}' split; this data set has {', '.join(dataset.splits) or 'none'}"
+        )
+    listed = dataset.splits[train_split]
+    train = [s for s in listed if s.mask is not None]
+    notes = (
+        [f"{len(listed) - len(train)} training image(s) without a mask are left out"]
+        if len(train) < len(listed)
+        else []
+    )
+    if not train:
+        raise UserError(
+            f"{dataset.root}: the '{train_split}' split has no images with masks; nothing to train on"
+        )
+    val = [s for s in dataset.splits.get(val_split, []) if s.mask is not None]
+    if not val:
+        if len(train) < 2:
+            raise UserError(f"{dataset.root}: need at least 2 labelled images (one to validate on); add more")
+        order = np.random.default_rng(seed).permutation(len(train))
+        k = max(1, round(0.1 * len(train)))
+        val = [train[i] for i in sorted(order[:k])]
+        train = [train[i] for i in sorted(order[k:])]
+        notes.append(
+            f"no labelled '{val_split}' split: validating on {k} image(s) held out from '{train_split}'"
+        )
+    return train, val, notes

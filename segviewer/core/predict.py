@@ -45,7 +45,9 @@ class Predictor:
         torch_device = resolve_device(device)
         meta = load_checkpoint(path)
         if meta.get("normalization", "tf") != "tf":
-            raise UserError(f"{path}: unknown input normalisation '{meta['normalization']}'; update segviewer")
+            raise UserError(
+                f"{path}: unknown input normalisation '{meta['normalization']}'; update segviewer"
+            )
         model = build_model_from_checkpoint(meta, torch_device)
         meta = {k: v for k, v in meta.items() if k not in ("state_dict", "optimizer", "train_state")}
         return cls(model, meta, torch_device)
@@ -54,7 +56,9 @@ class Predictor:
         """RGB uint8 (H, W, 3) -> (mask uint8 (H, W) of training ids, confidence float32 (H, W))."""
         return self.predict_batch([image])[0]
 
-    def predict_batch(self, images: list[np.ndarray], batch_size: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    def predict_batch(
+        self, images: list[np.ndarray], batch_size: int = 8
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """Several images (any sizes) in batches of `batch_size`; results in input order."""
         out: list[tuple[np.ndarray, np.ndarray]] = []
         for start in range(0, len(images), batch_size):

@@ -25,8 +25,8 @@ class RunInfo:
     """One run folder as the runs list shows it.
 
     `status` is "finished" (all configured epochs done, or early stopping ended it), "incomplete"
-    (stopped or interrupted; resumable from last.pt), "no checkpoint" (nothing saved yet) or
-    "broken" (config.json unreadable).
+    (stopped or interrupted; resumable from last.pt), "failed" (the engine recorded an error, in
+    `message`), "no checkpoint" (nothing saved yet) or "broken" (config.json unreadable).
     """
 
     path: Path
@@ -38,6 +38,7 @@ class RunInfo:
     planned_epochs: int | None = None
     best_epoch: int | None = None
     config: dict = field(default_factory=dict, compare=False, repr=False)
+    message: str = ""
 
     @property
     def name(self) -> str:
@@ -102,17 +103,19 @@ def read_run(path: Path) -> RunInfo | None:
     epochs = max((int(r["epoch"]) for r in rows), default=0)
     planned = config.get("epochs") if isinstance(config.get("epochs"), int) else None
     model = str(config.get("model") or _model_from_name(path.name) or "?")
+    ended, message = _read_status(path / "status.json")
     if broken:
         status = "broken"
+    elif ended == "failed":
+        status = "failed"
     elif not (path / "best.pt").is_file():
         status = "no checkpoint"
-    elif _finished(path, config, epochs, planned, rows):
+    elif _finished(ended, config, epochs, planned, rows):
         status = "finished"
     else:
         status = "incomplete"
-    return RunInfo(
-        path, model, _run_date(path, cfg_file), epochs, best_miou, status, planned, best_epoch, config
-    )
+    date = _run_date(path, cfg_file)
+    return RunInfo(path, model, date, epochs, best_miou, status, planned, best_epoch, config, message)
 
 
 def list_runs(folder: Path) -> list[RunInfo]:
@@ -171,18 +174,23 @@ def _finite(value) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def _finished(path: Path, config: dict, epochs: int, planned: int | None, rows: list[dict]) -> bool:
+def _read_status(path: Path) -> tuple[str | None, str]:
+    """status.json as the engine writes it: running / finished / early_stopped / stopped / failed."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None, ""
+    if not isinstance(data, dict):
+        return None, ""
+    return (str(data["status"]) if data.get("status") else None), str(data.get("message") or "")
+
+
+def _finished(ended: str | None, config: dict, epochs: int, planned: int | None, rows: list[dict]) -> bool:
     """All epochs done, or early stopping ended it (no improvement for `patience` epochs)."""
-    status_file = path / "status.json"  # written by the engine if it records how a run ended
-    if status_file.exists():
-        try:
-            ended = json.loads(status_file.read_text(encoding="utf-8")).get("status")
-            if ended in ("finished", "early_stopped"):
-                return True
-            if ended in ("stopped", "failed"):
-                return False
-        except (OSError, ValueError, AttributeError):
-            pass
+    if ended in ("finished", "early_stopped"):
+        return True
+    if ended in ("stopped", "running"):  # "running" left behind by a crash: resumable
+        return False
     if planned is not None and epochs >= planned:
         return True
     patience = config.get("patience")

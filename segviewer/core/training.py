@@ -11,7 +11,6 @@ ended: running / finished / early_stopped / stopped / failed), error.log after a
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
@@ -23,9 +22,9 @@ import numpy as np
 import torch
 
 from segviewer.core import events as ev
+from segviewer.core.checkpoint import prepare_run_dir, read_metrics_csv, write_json, write_metrics_csv
 from segviewer.core.errors import UserError
-
-CSV_HEADER = ["epoch", "train_loss", "val_loss", "val_miou", "val_pixel_accuracy", "seconds", "lr"]
+from segviewer.core.pipeline import split_for_training
 
 
 @dataclass
@@ -34,10 +33,11 @@ class TrainConfig:
 
     root: str
     model: str = "ulite"
-    epochs: int = 20
-    batch_size: int = 8
-    lr: float = 1e-3
-    input_size: tuple[int, int] = (144, 256)
+    epochs: int = 15
+    batch_size: int = 4
+    lr: float = 2e-3
+    lr_schedule: str = "cosine"  # decays to 0 over `epochs`, per step; or "constant" (Keras-like)
+    input_size: tuple[int, int] = (128, 224)  # the paper used 360x640; see the README for CPU figures
     patience: int = 5  # epochs without a better validation mIoU before stopping; 0 = never stop early
     class_weights: bool = False  # median frequency balancing (SegNet)
     augment: str | None = None  # preset name or JSON path
@@ -105,51 +105,6 @@ def _failed(trainer: _Trainer, message: str, details: list[str] | None = None) -
     return ev.Failed(message, details or [])
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    from segviewer.core.imageio import _atomic_write
-
-    payload = json.dumps(data, indent=2, default=str).encode("utf-8")
-    _atomic_write(path, lambda f: f.write(payload))
-
-
-def write_metrics_csv(path: Path, rows: list[dict]) -> None:
-    """Rewrite the whole file atomically (a few hundred bytes per epoch): never a half line after a crash."""
-    from segviewer.core.imageio import _atomic_write
-
-    lines = [",".join(CSV_HEADER)]
-    for row in rows:
-        lines.append(",".join(_cell(row.get(k)) for k in CSV_HEADER))
-    payload = ("\n".join(lines) + "\n").encode("utf-8")
-    _atomic_write(path, lambda f: f.write(payload))
-
-
-def read_metrics_csv(path: Path) -> list[dict]:
-    import csv
-
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError:
-        return []
-    out = []
-    for row in rows:
-        try:
-            parsed = {k: float(v) for k, v in row.items() if k}
-            parsed["epoch"] = int(parsed["epoch"])
-            out.append(parsed)
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    return "nan" if math.isnan(value) else f"{value:.6g}"
-
-
 def nan_to_none(values) -> list[float | None]:
     return [None if v is None or not np.isfinite(v) else float(v) for v in values]
 
@@ -185,10 +140,12 @@ class _Trainer:
         self.channels_last = self.device.type == "cuda"
         dataset = open_dataset(cfg.root, cfg.scheme)
         self.scheme = dataset.scheme
-        train_samples, val_samples, notes = split_for_training(dataset, cfg)
+        train_samples, val_samples, notes = split_for_training(
+            dataset, cfg.train_split, cfg.val_split, cfg.seed
+        )
         for note in notes:
             yield ev.Warning(note)
-        self.run_dir = _prepare_run_dir(cfg)
+        self.run_dir = prepare_run_dir(cfg.out, cfg.model, cfg.resume)
         resume = self._load_resume_checkpoint() if cfg.resume else None
         options = dict(resume["model_options"]) if resume else dict(cfg.model_options)
         torch.manual_seed(cfg.seed)
@@ -201,7 +158,7 @@ class _Trainer:
         if resume:
             self._restore(resume)
         self._build_loaders(dataset, train_samples, val_samples)
-        write_json_atomic(self.run_dir / "config.json", cfg.to_json() | {"scheme_name": self.scheme.name})
+        write_json(self.run_dir / "config.json", cfg.to_json() | {"scheme_name": self.scheme.name})
         self.write_status("running")
 
     def _load_resume_checkpoint(self) -> dict:
@@ -215,7 +172,9 @@ class _Trainer:
             )
         if tuple(ckpt["input_size"]) != tuple(self.cfg.input_size):
             h, w = ckpt["input_size"]
-            raise UserError(f"{self.run_dir}: this run uses input size {h}x{w}; resume with --input-size {h}x{w}")
+            raise UserError(
+                f"{self.run_dir}: this run uses input size {h}x{w}; resume with --input-size {h}x{w}"
+            )
         check_compatible(ckpt, self.scheme)
         return ckpt
 
@@ -271,8 +230,14 @@ class _Trainer:
         if cfg.max_train_batches:
             steps = min(steps, cfg.max_train_batches)
         yield ev.Started(
-            str(self.run_dir), cfg.to_json(), self._device_label(), len(self.train_set), len(self.val_set),
-            steps, count_parameters(self.model), self.start_epoch,
+            str(self.run_dir),
+            cfg.to_json(),
+            self._device_label(),
+            len(self.train_set),
+            len(self.val_set),
+            steps,
+            count_parameters(self.model),
+            self.start_epoch,
         )
         if cfg.class_weights and self.class_weights is None:
             weights = yield from self._compute_class_weights(should_stop)
@@ -297,9 +262,7 @@ class _Trainer:
                 yield from self._stop(epoch - 1)
                 return
             yield from self._end_epoch(epoch, self._epoch_loss, val, time.perf_counter() - t0)
-            if cfg.patience > 0 and self.since_best >= cfg.patience:
-                self.early_stopped = True
-                self._save("last", epoch)  # records early_stopped, so resuming does not train on
+            if self.early_stopped:
                 yield ev.EarlyStopped(epoch, self.best_epoch or epoch, float(self.best_miou or 0.0))
                 yield from self._finish(status="early_stopped")
                 return
@@ -319,6 +282,7 @@ class _Trainer:
             if imgs is not None and bool((masks != self.scheme.ignore_index).any()):
                 x = normalize_tf(imgs.to(self.device, non_blocking=True), self.channels_last)
                 y = masks.to(self.device, non_blocking=True).long()
+                self._set_lr(epoch - 1 + (step - 1) / steps)
                 loss = self._step(x, y)
                 if not math.isfinite(loss):
                     yield self._diverged(epoch, step)
@@ -339,6 +303,14 @@ class _Trainer:
             return "failed"
         self._epoch_loss = loss_sum / batches
         return "ok"
+
+    def _set_lr(self, epochs_done: float) -> None:
+        """Stateless schedule (a function of progress), so resuming needs no scheduler state."""
+        lr = self.cfg.lr
+        if self.cfg.lr_schedule == "cosine":
+            lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, epochs_done / self.cfg.epochs)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> float:
         self.optimizer.zero_grad(set_to_none=True)
@@ -370,7 +342,9 @@ class _Trainer:
                 if imgs is not None:
                     x = normalize_tf(imgs.to(self.device, non_blocking=True), self.channels_last)
                     y = masks.to(self.device, non_blocking=True).long()
-                    with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+                    with torch.autocast(
+                        self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+                    ):
                         logits = self.model(x)
                     if bool((masks != self.scheme.ignore_index).any()):
                         loss_sum += float(self.criterion(logits.float(), y))
@@ -389,21 +363,37 @@ class _Trainer:
             self.best_miou, self.best_epoch, self.since_best = miou, epoch, 0
         else:
             self.since_best += 1
+        # Decided before saving last.pt, so that resuming an early-stopped run does not train on.
+        self.early_stopped = self.cfg.patience > 0 and self.since_best >= self.cfg.patience
         saved = []
         if is_best:
             saved.append(self._save("best", epoch, miou))
         saved.insert(0, self._save("last", epoch, miou))
         self.rows.append(
-            {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_miou": miou,
-             "val_pixel_accuracy": float(metrics.pixel_accuracy), "seconds": seconds, "lr": self.cfg.lr}
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_miou": miou,
+                "val_pixel_accuracy": float(metrics.pixel_accuracy),
+                "seconds": seconds,
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
         )
         write_metrics_csv(self.run_dir / "metrics.csv", self.rows)
         yield ev.Epoch(
-            epoch, self.cfg.epochs, train_loss, val_loss, miou, float(metrics.pixel_accuracy),
-            nan_to_none(metrics.per_class_iou), self.scheme.names, seconds, is_best,
+            epoch,
+            self.cfg.epochs,
+            train_loss,
+            val_loss,
+            miou,
+            float(metrics.pixel_accuracy),
+            nan_to_none(metrics.per_class_iou),
+            self.scheme.names,
+            seconds,
+            is_best,
         )
-        for event in saved:
-            yield event
+        yield from saved
 
     # --- checkpoints and endings -------------------------------------------------------------------
     def _save(self, which: str, epoch: int, miou: float | None = None) -> ev.CheckpointSaved:
@@ -411,7 +401,11 @@ class _Trainer:
 
         last = which == "last"
         ckpt = make_checkpoint(
-            self.model, self.scheme, self.cfg.input_size, epoch, miou,
+            self.model,
+            self.scheme,
+            self.cfg.input_size,
+            epoch,
+            miou,
             optimizer=self.optimizer if last else None,
             train_state=self._train_state() if last else None,
             config=self.cfg.to_json(),
@@ -423,8 +417,11 @@ class _Trainer:
 
     def _train_state(self) -> dict:
         return {
-            "best_miou": self.best_miou, "best_epoch": self.best_epoch, "since_best": self.since_best,
-            "early_stopped": self.early_stopped, "class_weights": self.class_weights,
+            "best_miou": self.best_miou,
+            "best_epoch": self.best_epoch,
+            "since_best": self.since_best,
+            "early_stopped": self.early_stopped,
+            "class_weights": self.class_weights,
             "torch_rng": torch.get_rng_state(),
         }
 
@@ -449,16 +446,24 @@ class _Trainer:
         self.write_status("stopped" if stopped else status)
         best = self.run_dir / "best.pt"
         yield ev.Finished(
-            str(self.run_dir), str(best) if best.is_file() else None, self.best_miou, self.best_epoch,
-            int(self.rows[-1]["epoch"]) if self.rows else 0, stopped,
+            str(self.run_dir),
+            str(best) if best.is_file() else None,
+            self.best_miou,
+            self.best_epoch,
+            int(self.rows[-1]["epoch"]) if self.rows else 0,
+            stopped,
         )
 
     def _compute_class_weights(self, should_stop) -> Iterator[ev.Event]:
         """Median frequency balancing over the training masks (this also fills the decode cache)."""
         from segviewer.core.pipeline import SegmentationSet, build_loader, median_frequency_weights
 
-        plain = SegmentationSet(self.train_set.dataset, self.train_set.samples, self.cfg.input_size, self.train_set.cache_dir)
-        loader = build_loader(plain, self.cfg.batch_size, False, self.cfg.seed, self.cfg.num_workers, persistent=False)
+        plain = SegmentationSet(
+            self.train_set.dataset, self.train_set.samples, self.cfg.input_size, self.train_set.cache_dir
+        )
+        loader = build_loader(
+            plain, self.cfg.batch_size, False, self.cfg.seed, self.cfg.num_workers, persistent=False
+        )
         n = self.scheme.num_classes
         counts, present_in = np.zeros(n, np.int64), np.zeros(n, np.int64)
         for _, masks, problems in loader:
@@ -486,7 +491,7 @@ class _Trainer:
         if self.run_dir is None or not self.run_dir.is_dir():
             return
         try:
-            write_json_atomic(self.run_dir / "status.json", {"status": status, "message": message})
+            write_json(self.run_dir / "status.json", {"status": status, "message": message})
         except UserError:
             pass  # the disk is full; the Failed event says so already
 
@@ -509,47 +514,10 @@ def _check_config(cfg: TrainConfig) -> None:
         raise UserError(f"unknown model '{cfg.model}'; use one of {', '.join(MODELS)}")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UserError("--epochs and --batch-size must be at least 1")
+    if cfg.lr_schedule not in ("constant", "cosine"):
+        raise UserError(f"unknown learning rate schedule '{cfg.lr_schedule}'; use constant or cosine")
     if not (cfg.lr >= 0 and math.isfinite(cfg.lr)):
         raise UserError(f"--lr must be a non-negative number, got {cfg.lr}")
     h, w = cfg.input_size
     if h < 16 or w < 16:
         raise UserError(f"--input-size {h}x{w} is too small; use at least 16x16 (e.g. 144x256)")
-
-
-def _prepare_run_dir(cfg: TrainConfig) -> Path:
-    """The run folder; never overwrites another run's checkpoints unless resuming it."""
-    from segviewer.core.runs import new_run_dir
-
-    run_dir = Path(cfg.out).expanduser() if cfg.out else new_run_dir(Path("runs"), cfg.model)
-    if cfg.resume:
-        if not (run_dir / "last.pt").is_file():
-            raise UserError(f"{run_dir}: no last.pt to resume from; start without --resume, or give the run's folder as --out")
-    elif (run_dir / "last.pt").exists() or (run_dir / "best.pt").exists():
-        raise UserError(f"{run_dir}: already holds a run; pass --resume to continue it or choose another --out")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{run_dir}: cannot create the run folder ({exc.strerror}); choose another --out") from None
-    return run_dir
-
-
-def split_for_training(dataset, cfg: TrainConfig) -> tuple[list, list, list[str]]:
-    """Labelled training and validation samples; holds out 10% of train when there is no labelled val split."""
-    notes = []
-    if cfg.train_split not in dataset.splits:
-        raise UserError(f"{dataset.root}: no '{cfg.train_split}' split; this data set has {', '.join(dataset.splits) or 'none'}")
-    train = [s for s in dataset.splits[cfg.train_split] if s.mask is not None]
-    if len(train) < len(dataset.splits[cfg.train_split]):
-        notes.append(f"{len(dataset.splits[cfg.train_split]) - len(train)} training image(s) without a mask are left out")
-    if not train:
-        raise UserError(f"{dataset.root}: the '{cfg.train_split}' split has no images with masks; nothing to train on")
-    val = [s for s in dataset.splits.get(cfg.val_split, []) if s.mask is not None]
-    if not val:
-        if len(train) < 2:
-            raise UserError(f"{dataset.root}: need at least 2 labelled images (one to validate on); add more")
-        order = np.random.default_rng(cfg.seed).permutation(len(train))
-        k = max(1, round(0.1 * len(train)))
-        val = [train[i] for i in sorted(order[:k])]
-        train = [train[i] for i in sorted(order[k:])]
-        notes.append(f"no labelled '{cfg.val_split}' split: validating on {k} image(s) held out from '{cfg.train_split}'")
-    return train, val, notes

@@ -44,7 +44,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_main_window(root: Path | str | None = None, scheme: str | None = None, *, demo: bool = False) -> MainWindow:
+def create_main_window(
+    root: Path | str | None = None, scheme: str | None = None, *, demo: bool = False
+) -> MainWindow:
     """A main window opening `root` (or the demo data set when `demo`); not shown yet."""
     ensure_app()
     window = MainWindow()
@@ -92,7 +94,9 @@ def install_excepthook(window: Callable[[], MainWindow | None]) -> None:
             win.show_status(str(exc), 20000)
         else:
             where = prefs.log_path()
-            win.show_status(f"Something went wrong, but you can keep working. Details were saved to {where}.", 20000)
+            win.show_status(
+                f"Something went wrong, but you can keep working. Details were saved to {where}.", 20000
+            )
 
     sys.excepthook = hook
     threading.excepthook = lambda args: hook(args.exc_type, args.exc_value, args.exc_traceback)
@@ -110,6 +114,7 @@ def run(root: Path | str | None = None, scheme: str | None = None) -> int:
     ticker.timeout.connect(lambda: None)
     ticker.start()
     window.show()
+    QTimer.singleShot(0, window.install_panes)  # after the first paint: the window shows in well under a second
     return int(app.exec())
 
 
@@ -117,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m segviewer.gui.app [ROOT] [--scheme S]`: the same as `segviewer gui`."""
     from segviewer.commands.gui import add_arguments
 
-    parser = argparse.ArgumentParser(prog="segviewer gui", description="Open the segviewer desktop application.")
+    parser = argparse.ArgumentParser(
+        prog="segviewer gui", description="Open the segviewer desktop application."
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     return run(args.root, args.scheme)

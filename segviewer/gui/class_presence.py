@@ -22,7 +22,9 @@ class Presence:
     error: str | None = None
 
 
-def class_presence(dataset: Dataset, samples: Sequence[Sample], should_stop: Callable[[], bool] = lambda: False) -> Iterator[Presence]:
+def class_presence(
+    dataset: Dataset, samples: Sequence[Sample], should_stop: Callable[[], bool] = lambda: False
+) -> Iterator[Presence]:
     """Yield one `Presence` per sample, in order; stops early when `should_stop()` turns True."""
     for index, sample in enumerate(samples):
         if should_stop():

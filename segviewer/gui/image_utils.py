@@ -43,6 +43,10 @@ def placeholder_image(width: int, height: int, message: str) -> np.ndarray:
     font.setPointSize(max(9, min(16, width // 50)))
     painter.setFont(font)
     margin = width // 12
-    painter.drawText(QRect(margin, 0, width - 2 * margin, height), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, message)
+    painter.drawText(
+        QRect(margin, 0, width - 2 * margin, height),
+        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+        message,
+    )
     painter.end()
     return qimage_to_array(image)

@@ -18,14 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QWidget
+from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QWidget,
+)
 
 from segviewer import __version__
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.gui import settings as prefs
-from segviewer.gui.overlay import MODE_TITLES, MODES
+from segviewer.gui.menus import build_menus
 from segviewer.gui.panes.dataset_pane import DatasetPane
 from segviewer.gui.panes.viewer_pane import ViewerPane
 from segviewer.gui.prediction import PredictionService
@@ -52,6 +60,9 @@ class MainWindow(QMainWindow):
         self._close_checks: list[Callable[[QWidget], bool]] = []
         self._restored = False
         self._stopping = threading.Event()
+        self.training_pane: Any = None
+        self.augment_pane: Any = None
+        self.evaluation_pane: Any = None
         self.setWindowTitle("segviewer")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
@@ -61,17 +72,20 @@ class MainWindow(QMainWindow):
         self.dataset_pane = DatasetPane()
         self.dataset_pane.setMinimumWidth(250)
         self._build_status_bar()
-        self._build_menus()
+        build_menus(self)
         self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
 
         self.dataset_pane.sample_selected.connect(self._on_sample_selected)
         self.viewer.status_message.connect(self.show_status)
+        self.viewer.sample_shown.connect(self._prefetch_neighbours)
         self.viewer.hover_text_changed.connect(self.hover_label.setText)
         self.viewer.mode_changed.connect(self._on_mode_changed)
         self.viewer.legend.colorblind_toggled.connect(self.colorblind_action.setChecked)
         self.predictions.model_changed.connect(self._on_model_changed)
         self.predictions.load_failed.connect(lambda msg: self._warn("Cannot load checkpoint", msg))
-        self.predictions.loading_changed.connect(lambda busy: self._set_busy("Loading the model…" if busy else None))
+        self.predictions.loading_changed.connect(
+            lambda busy: self._set_busy("Loading the model…" if busy else None)
+        )
         self._demo_progress.connect(self._on_demo_progress)
         self._apply_view_settings()
 
@@ -92,71 +106,50 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.model_label)
         self._set_busy(None)
 
-    def _action(self, menu: Any, text: str, slot: Callable[..., Any], keys: Any = None, checkable: bool = False) -> QAction:
-        action = QAction(text, self)
-        if keys:
-            action.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])
-        action.setCheckable(checkable)
-        (action.toggled if checkable else action.triggered).connect(slot)
-        menu.addAction(action)
-        self.addAction(action)  # shortcuts work while the menu bar is hidden, too
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open data set…", self.choose_dataset, QKeySequence.StandardKey.Open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        self._action(file_menu, "Open the &demo data set", self.open_demo)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-
-        view = bar.addMenu("&View")
-        self.panes_menu = view.addMenu("&Panes")
-        view.addSeparator()
-        self.mode_actions: dict[str, QAction] = {}
-        group = QActionGroup(self)
-        for number, mode in enumerate(MODES, 1):
-            action = self._action(view, f"Show {MODE_TITLES[mode].lower()}", lambda _=False, m=mode: self.viewer.set_mode(m), str(number))
-            action.setCheckable(True)
-            group.addAction(action)
-            self.mode_actions[mode] = action
-        view.addSeparator()
-        self._action(view, "More opaque overlay", lambda: self.viewer.set_opacity(self.viewer.opacity() + 0.1), "]")
-        self._action(view, "More transparent overlay", lambda: self.viewer.set_opacity(self.viewer.opacity() - 0.1), "[")
-        self.colorblind_action = self._action(view, "&Colour-blind-safe colours", self.viewer.set_colorblind, checkable=True)
-        view.addSeparator()
-        self._action(view, "&Fit to window", self.viewer.view.fit_to_window, "F")
-        self._action(view, "&Actual size (1:1)", self.viewer.view.actual_size, "Ctrl+0")
-        self._action(view, "Zoom &in", lambda: self.viewer.view.zoom_by(1.25), [QKeySequence("Ctrl++"), QKeySequence("+")])
-        self._action(view, "Zoom &out", lambda: self.viewer.view.zoom_by(0.8), [QKeySequence("Ctrl+-"), QKeySequence("-")])
-        view.addSeparator()
-        self._action(view, "&Next sample", lambda: self.dataset_pane.select_relative(1), "N")
-        self._action(view, "&Previous sample", lambda: self.dataset_pane.select_relative(-1), "P")
-        self._action(view, "Filter samples by &name", self._focus_filter, QKeySequence.StandardKey.Find)
-
-        model = bar.addMenu("&Model")
-        self._action(model, "&Load checkpoint…", self.choose_checkpoint, "Ctrl+L")
-        self.unload_action = self._action(model, "&Unload model", self.predictions.unload)
-        self.unload_action.setEnabled(False)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self._action(help_menu, "&About segviewer", self._about)
-
     # --- panes ---------------------------------------------------------------------------------
-    def add_pane(self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Area.RightDockWidgetArea) -> QDockWidget:
+    def add_pane(
+        self, title: str, widget: QWidget, area: Qt.DockWidgetArea = Area.RightDockWidgetArea
+    ) -> QDockWidget:
         """Dock `widget`; View › Panes gets a toggle. Right-side panes share one tabbed dock area."""
         dock = QDockWidget(title, self)
         dock.setObjectName("dock_" + "".join(c if c.isalnum() else "_" for c in title.lower()))
         dock.setWidget(widget)
-        existing = [d for d in self.findChildren(QDockWidget) if d is not dock and self.dockWidgetArea(d) == area and not d.isFloating()]
+        existing = [
+            d
+            for d in self.findChildren(QDockWidget)
+            if d is not dock and self.dockWidgetArea(d) == area and not d.isFloating()
+        ]
         self.addDockWidget(area, dock)
         if area == Area.RightDockWidgetArea and existing:
             self.tabifyDockWidget(existing[0], dock)
+            existing[0].raise_()  # the first right-side pane stays in front
         self.panes_menu.addAction(dock.toggleViewAction())
         return dock
+
+    def install_panes(self) -> None:
+        """Dock the training, augmentation and evaluation panes and connect them to each other.
+
+        Called once the window is on screen (they take about a second to build: torch, pyqtgraph).
+        """
+        if getattr(self, "training_pane", None) is not None:
+            return
+        from segviewer.gui.panes.augment_pane import install_augment_pane
+        from segviewer.gui.panes.evaluation_pane import install_evaluation_pane
+        from segviewer.gui.panes.training_pane import install_training_pane
+
+        self.training_pane = install_training_pane(self)
+        self.augment_pane = install_augment_pane(self)
+        self.evaluation_pane = install_evaluation_pane(self)
+        form = self.training_pane.form
+        self.augment_pane.preset_saved.connect(form.add_augment_preset)
+        form.runs_folder_changed.connect(self.evaluation_pane.set_runs_folder)
+        self.evaluation_pane.set_runs_folder(form.runs_folder())
+        self.training_pane.training_finished.connect(
+            lambda _event: self.evaluation_pane.set_runs_folder(form.runs_folder())
+        )
+        docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
+        if docks:
+            docks[0].raise_()
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
         self._close_checks.append(check)
@@ -187,9 +180,15 @@ class MainWindow(QMainWindow):
         try:
             from segviewer.core import demo
         except ModuleNotFoundError:
-            self.show_status("The built-in demo data set is not part of this installation; use File › Open data set.")
+            self.show_status(
+                "The built-in demo data set is not part of this installation; use File › Open data set."
+            )
             return
         self._set_busy("Creating the demo data set (first run only)…", maximum=0)
+        if self.dataset is None:
+            self.viewer.show_message(
+                "Creating the demo data set of street scenes…\n(only the first time; it takes a few seconds)"
+            )
         stop = self._stopping.is_set
         run_in_background(
             lambda: demo.ensure_demo(progress=self._demo_progress.emit, should_stop=stop),
@@ -221,7 +220,11 @@ class MainWindow(QMainWindow):
         self.viewer.set_scheme(dataset.scheme)
         self.dataset_pane.set_dataset(dataset)
         total = sum(len(s) for s in dataset.splits.values())
-        note = f"; {len(dataset.problems)} problem(s) found, see the data set's tooltip" if dataset.problems else ""
+        note = (
+            f"; {len(dataset.problems)} problem(s) found, see the data set's tooltip"
+            if dataset.problems
+            else ""
+        )
         self.show_status(f"Opened {dataset.root} ({dataset.format}, {total:,} samples){note}")
         self._check_scheme()
         self.dataset_opened.emit(dataset)
@@ -239,6 +242,12 @@ class MainWindow(QMainWindow):
             self.viewer.show_sample(self.dataset, sample)
             self.sample_changed.emit(sample)
 
+    def _prefetch_neighbours(self, _sample: Sample) -> None:
+        for step in (1, -1):
+            neighbour = self.dataset_pane.neighbour(step)
+            if neighbour is not None and self.dataset is not None:
+                self.viewer.prefetch(self.dataset, neighbour)
+
     def _on_demo_failed(self, exc: BaseException) -> None:
         self._set_busy(None)
         if not self._stopping.is_set():
@@ -250,7 +259,9 @@ class MainWindow(QMainWindow):
 
     # --- model ---------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)"
+        )
         if path:
             self.load_checkpoint(path)
 
@@ -267,7 +278,7 @@ class MainWindow(QMainWindow):
             self.model_label.setText("Model: none")
             return
         path = self.predictions.checkpoint
-        self.model_label.setText(f"Model: {getattr(predictor, 'model_name', 'model')} ({path.name if path else ''})")
+        self.model_label.setText(f"Model: {_model_title(predictor)} ({path.name if path else ''})")
         self.model_label.setToolTip(str(path))
         self.show_status(f"Loaded {path}; predictions are computed in the background")
         self._check_scheme()
@@ -296,7 +307,7 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
-    def _about(self) -> None:
+    def show_about(self) -> None:
         QMessageBox.about(
             self,
             "About segviewer",
@@ -314,26 +325,13 @@ class MainWindow(QMainWindow):
         self.busy_bar.setVisible(bool(text))
         self.busy_bar.setRange(0, maximum)
 
-    def _focus_filter(self) -> None:
+    def focus_filter(self) -> None:
         self.dataset_dock.show()
         self.dataset_pane.filter_edit.setFocus()
         self.dataset_pane.filter_edit.selectAll()
 
     def _on_mode_changed(self, mode: str) -> None:
         self.mode_actions[mode].setChecked(True)
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        items = prefs.recent_datasets(self.settings)
-        for item in items:
-            root = Path(item["root"])
-            action = self.recent_menu.addAction(f"{root.name} — {root}")
-            action.triggered.connect(lambda _=False, r=root, s=item.get("scheme"): self.open_dataset(r, s))
-        if not items:
-            self.recent_menu.addAction("No recent data sets").setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear the list").triggered.connect(lambda: prefs.clear_recent_datasets(self.settings))
 
     def _apply_view_settings(self) -> None:
         s = self.settings
@@ -371,6 +369,16 @@ class MainWindow(QMainWindow):
         self.viewer.shutdown()
         self.predictions.wait(10000)
         QThreadPool.globalInstance().waitForDone(30000)  # listing a data set, loading a model, the demo
+
+
+def _model_title(predictor: Any) -> str:
+    name = str(getattr(predictor, "model_name", "model"))
+    try:
+        from segviewer.core.models import MODEL_TITLES  # torch is loaded already when a model is
+
+        return MODEL_TITLES.get(name, name)
+    except ImportError:
+        return name
 
 
 def _message(exc: BaseException, what: Any) -> str:

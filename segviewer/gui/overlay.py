@@ -34,7 +34,9 @@ def _lut3(values: np.ndarray, palette: np.ndarray) -> np.ndarray:
     return cv2.LUT(three, np.ascontiguousarray(palette, np.uint8).reshape(1, 256, 3))
 
 
-def blend(image: np.ndarray, labels: np.ndarray, palette: np.ndarray, alpha: float, drawn: np.ndarray) -> np.ndarray:
+def blend(
+    image: np.ndarray, labels: np.ndarray, palette: np.ndarray, alpha: float, drawn: np.ndarray
+) -> np.ndarray:
     """Image with `palette[labels]` blended at `alpha` where `drawn[labels]` is True, the bare image elsewhere.
 
     `drawn` is a (256,) bool table: hidden classes and the ignore index are False.
@@ -72,8 +74,12 @@ def compose(
     alpha: float,
     drawn: np.ndarray,
     ignore_index: int,
+    stacked: bool = False,
 ) -> np.ndarray:
-    """The RGB picture for `mode`; falls back to the bare image when the needed mask is missing."""
+    """The RGB picture for `mode`; falls back to the bare image when the needed mask is missing.
+
+    Side by side puts ground truth left and prediction right, or above and below when `stacked`.
+    """
     if mode == "gt" and gt is not None:
         return blend(image, gt, palette, alpha, drawn)
     if mode == "prediction" and pred is not None:
@@ -92,17 +98,30 @@ def compose(
         left = blend(image, gt, palette, alpha, drawn) if gt is not None else image
         right = blend(image, pred, palette, alpha, drawn) if pred is not None else image
         h, w = image.shape[:2]
-        out = np.empty((h, 2 * w + SIDE_GAP, 3), np.uint8)
-        out[:, :w] = left
-        out[:, w : w + SIDE_GAP] = GAP_COLOR
-        out[:, w + SIDE_GAP :] = right
+        if stacked:
+            out = np.empty((2 * h + SIDE_GAP, w, 3), np.uint8)
+            out[:h], out[h : h + SIDE_GAP], out[h + SIDE_GAP :] = left, GAP_COLOR, right
+        else:
+            out = np.empty((h, 2 * w + SIDE_GAP, 3), np.uint8)
+            out[:, :w], out[:, w : w + SIDE_GAP], out[:, w + SIDE_GAP :] = left, GAP_COLOR, right
         return out
     return image
 
 
-def source_pixel(x: int, y: int, mode: str, width: int, height: int) -> tuple[int, int] | None:
+def stack_side_by_side(view_w: int, view_h: int, width: int, height: int) -> bool:
+    """True when the two halves show larger one above the other than next to each other."""
+    beside = min(view_w / (2 * width + SIDE_GAP), view_h / height)
+    stacked = min(view_w / width, view_h / (2 * height + SIDE_GAP))
+    return stacked > beside
+
+
+def source_pixel(
+    x: int, y: int, mode: str, width: int, height: int, stacked: bool = False
+) -> tuple[int, int] | None:
     """Map a pixel of the composed picture back to the image; None over the gap or outside."""
-    if mode == "side" and x >= width:
+    if mode == "side" and stacked and y >= height:
+        y -= height + SIDE_GAP
+    elif mode == "side" and not stacked and x >= width:
         x -= width + SIDE_GAP
     if 0 <= x < width and 0 <= y < height:
         return x, y

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from segviewer.core.errors import UserError
 from segviewer.gui.lru import LruCache
+from segviewer.gui.overlay import class_shares
 from segviewer.gui.workers import LatestTaskRunner, run_in_background
 
 
@@ -33,7 +34,9 @@ class PredictionService(QObject):
     model_changed = Signal(object)  # the Predictor, or None when unloaded
     load_failed = Signal(str)  # user-ready message
     loading_changed = Signal(bool)
-    prediction_ready = Signal(object, object, object)  # key, mask (H, W) uint8, confidence (H, W) float32
+    prediction_ready = Signal(
+        object, object, object, object
+    )  # key, mask (H, W) uint8, confidence (H, W) float32, shares (256,)
     prediction_failed = Signal(object, str)
 
     def __init__(self, max_bytes: int = 256 * 2**20, parent: QObject | None = None) -> None:
@@ -43,7 +46,7 @@ class PredictionService(QObject):
         self.cache = LruCache(max_bytes)
         self._generation = 0
         self._loading = False
-        self._runner = LatestTaskRunner(self)
+        self._runner = LatestTaskRunner(self, background=True)
         self._runner.finished.connect(self._on_predicted)
         self._runner.failed.connect(self._on_predict_failed)
 
@@ -71,11 +74,12 @@ class PredictionService(QObject):
     def unload(self) -> None:
         self._set_model(None, None)
 
-    def cached(self, key: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    def cached(self, key: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(mask, confidence, class shares) of an earlier prediction for `key`, or None."""
         return self.cache.get((self._generation, key))
 
     def request(self, key: Any, image: np.ndarray) -> None:
-        """Predict `image` unless cached; the answer comes as prediction_ready(key, mask, confidence)."""
+        """Predict `image` unless cached; the answer comes as prediction_ready(key, mask, confidence, shares)."""
         if self.predictor is None:
             return
         hit = self.cached(key)
@@ -83,7 +87,12 @@ class PredictionService(QObject):
             self.prediction_ready.emit(key, *hit)
             return
         predictor, generation = self.predictor, self._generation
-        self._runner.submit((generation, key), lambda: predictor.predict(image))
+
+        def predict() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            mask, confidence = predictor.predict(image)
+            return mask, confidence, class_shares(mask)  # shares here, not on the UI thread
+
+        self._runner.submit((generation, key), predict)
 
     def wait(self, msecs: int = 30000) -> bool:
         return self._runner.wait(msecs)
@@ -107,13 +116,12 @@ class PredictionService(QObject):
         self._set_loading(False)
         self.load_failed.emit(describe_failure(exc, path))
 
-    def _on_predicted(self, key: tuple[int, Any], result: tuple[np.ndarray, np.ndarray]) -> None:
+    def _on_predicted(self, key: tuple[int, Any], result: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         generation, sample_key = key
         if generation != self._generation:
             return
-        mask, confidence = result
-        self.cache.put(key, (mask, confidence), mask.nbytes + confidence.nbytes)
-        self.prediction_ready.emit(sample_key, mask, confidence)
+        self.cache.put(key, result, sum(a.nbytes for a in result))
+        self.prediction_ready.emit(sample_key, *result)
 
     def _on_predict_failed(self, key: tuple[int, Any], exc: BaseException) -> None:
         if key[0] == self._generation:

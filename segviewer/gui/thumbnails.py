@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from segviewer.gui.image_utils import to_qimage
 from segviewer.gui.lru import LruCache
+from segviewer.gui.workers import lower_thread_priority
 
 THUMB_SIZE = QSize(112, 63)
 MAX_QUEUED = 256  # newest requests kept; older ones belong to rows scrolled off long ago
@@ -73,6 +74,7 @@ class _DecodeJob(QRunnable):
         self.loader = loader
 
     def run(self) -> None:
+        lower_thread_priority()
         loader = self.loader
         while True:
             with loader._lock:
@@ -94,7 +96,13 @@ class ThumbnailLoader(QObject):
 
     loaded = Signal(str)
 
-    def __init__(self, size: QSize = THUMB_SIZE, max_bytes: int = 48 * 2**20, threads: int | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        size: QSize = THUMB_SIZE,
+        max_bytes: int = 48 * 2**20,
+        threads: int | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.size = size
         self.cache = LruCache(max_bytes)

@@ -9,7 +9,11 @@ Two interchangeable runners with the same API (start / pause / resume / stop / w
   every core and DataLoader workers) and forwards the pickled events through a queue that a QTimer
   drains; it pays a few seconds of start-up to import torch again.
 
-benchmarks/ui_latency.py measures both; `create_runner()` picks the default.
+Both leave one core to the UI (`threads = cores - 1`). benchmarks/ui_latency.py measured both on the
+2-core reference machine (shared, noisy): thread p99 ~3-5 ms, max ~16-28 ms at ~5.5 images/s;
+process p99 ~4 ms, max ~40 ms at ~5 images/s plus seconds of start-up; the thread runner at all
+cores stalled the UI up to ~200 ms. So `create_runner()` defaults to the thread runner
+($SEGVIEWER_TRAINING_RUNNER=process picks the other).
 Events arrive on the UI thread in order; `finished` follows the last event. Any exception escaping
 the generator becomes a `Failed` event, so the pane shows a message and the app keeps running.
 """
@@ -131,6 +135,9 @@ class TrainingRunner(QObject):
         self._start(self.prepare_config(cfg))
 
     def prepare_config(self, cfg):
+        """Leave one core to the event loop unless the user chose a thread count."""
+        if getattr(cfg, "threads", None) is None:
+            return dataclasses.replace(cfg, threads=max(1, cpu_cores() - 1))
         return cfg
 
     def pause(self) -> None:
@@ -154,6 +161,9 @@ class TrainingRunner(QObject):
             loop.exec()
         self.finished.disconnect(loop.quit)
         return not self._running
+
+    def kill(self) -> None:
+        """Last resort when a stop request was not honoured in time (only a process can be killed)."""
 
     def _start(self, cfg) -> None:
         raise NotImplementedError
@@ -187,13 +197,10 @@ class ThreadTrainingRunner(TrainingRunner):
         self._thread: _TrainThread | None = None
 
     def prepare_config(self, cfg):
-        """Leave one core to the UI and load data in this process (no forked workers)."""
-        changes: dict = {}
-        if getattr(cfg, "threads", None) is None:
-            changes["threads"] = max(1, cpu_cores() - 1)
-        if getattr(cfg, "num_workers", 0):
-            changes["num_workers"] = 0
-        return dataclasses.replace(cfg, **changes) if changes else cfg
+        """As the base, and load data on the training thread: forking a process that runs Qt
+        threads is unsafe, so no DataLoader worker processes."""
+        cfg = super().prepare_config(cfg)
+        return dataclasses.replace(cfg, num_workers=0) if getattr(cfg, "num_workers", 0) != 0 else cfg
 
     def _start(self, cfg) -> None:
         preload_training_modules()
@@ -262,13 +269,20 @@ class ProcessTrainingRunner(TrainingRunner):
         self._timer.setInterval(self.poll_ms)
         self._timer.timeout.connect(self._drain)
 
+    def prepare_config(self, cfg):
+        """As the base; with two cores or fewer, DataLoader workers would only oversubscribe them."""
+        cfg = super().prepare_config(cfg)
+        if getattr(cfg, "num_workers", None) is None and cpu_cores() <= 2:
+            cfg = dataclasses.replace(cfg, num_workers=0)
+        return cfg
+
     def _start(self, cfg) -> None:
         self._events = self._ctx.Queue()
         self._stop_flag = self._ctx.Event()
         self._pause_flag = self._ctx.Event()
         args = (self.train_function, cfg, self._events, self._stop_flag, self._pause_flag)
         self._process = self._ctx.Process(
-            target=_process_main, args=args, name="segviewer-training", daemon=True
+            target=_process_main, args=args, name="segviewer-training", daemon=False
         )
         self._process.start()
         self._timer.start()
@@ -289,7 +303,16 @@ class ProcessTrainingRunner(TrainingRunner):
             self._stop_flag.set()
             self._pause_flag.clear()
 
+    def kill(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            log.warning("training process did not stop in time; killing it")
+            self._process.kill()
+            self._process.join(10)
+        self._drain()
+
     def _drain(self) -> None:
+        if self._process is None:
+            return
         done = False
         for _ in range(1000):  # bounded so a flood of events never starves the UI
             try:
@@ -315,6 +338,7 @@ class ProcessTrainingRunner(TrainingRunner):
                 self._process.kill()
                 self._process.join()
             self._process = None
+            self._events.close()
             self._mark_finished()
 
 
@@ -327,34 +351,55 @@ def create_runner(kind: str | None = None, parent: QObject | None = None, **kwar
     return cls(parent=parent, **kwargs)
 
 
+class _CallThread(QThread):
+    """Runs one call; the result is read on the UI thread after `finished` (no Python object
+    crosses threads inside a signal)."""
+
+    def __init__(self, fn, args: tuple) -> None:
+        super().__init__()
+        self._fn, self._args = fn, args
+        self.result: Any = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._fn(*self._args)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller to show
+            log.debug("background call failed", exc_info=True)
+            self.result = exc
+
+
 class BackgroundCall(QObject):
-    """Runs small blocking calls (model sizes, run listing) on a helper thread; results come back
+    """Runs small blocking calls (model sizes, run listing) on helper QThreads; results come back
     as `done(token, result)` on the UI thread. `join()` before the owner goes away."""
 
     done = Signal(object, object)  # token, result (an Exception instance when the call raised)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[_CallThread, Any] = {}
 
     def submit(self, token: Any, fn, *args) -> None:
-        def work() -> None:
-            try:
-                result = fn(*args)
-            except Exception as exc:  # noqa: BLE001 - handed to the caller to show
-                log.debug("background call %r failed", token, exc_info=True)
-                result = exc
-            self.done.emit(token, result)
-
-        self._threads = [t for t in self._threads if t.is_alive()]
-        thread = threading.Thread(target=work, name=f"segviewer-bg-{token}", daemon=True)
-        self._threads.append(thread)
+        thread = _CallThread(fn, args)
+        self._threads[thread] = token
+        thread.finished.connect(self._on_finished)  # a bound slot: dropped if this object is deleted
         thread.start()
 
+    def _on_finished(self) -> None:
+        thread = self.sender()
+        token = self._threads.pop(thread, None)
+        if token is None:
+            return
+        thread.wait()
+        thread.deleteLater()
+        self.done.emit(token, thread.result)
+
     def join(self, timeout_s: float = 30.0) -> None:
-        for thread in self._threads:
-            thread.join(timeout_s)
-        self._threads = []
+        """Wait for running calls; their results are dropped."""
+        for thread in list(self._threads):
+            thread.finished.disconnect(self._on_finished)
+            thread.wait(int(timeout_s * 1000))
+            thread.deleteLater()
+        self._threads.clear()
 
 
 class EtaEstimator:

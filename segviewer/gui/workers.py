@@ -11,6 +11,9 @@ Three shapes cover the GUI's needs:
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,6 +21,21 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
+
+
+def lower_thread_priority(nice: int = 10) -> None:
+    """Let the calling worker thread yield the CPU to the UI thread (Linux: per-thread niceness).
+
+    On a busy 2-core machine this is what keeps the event loop on time while a model predicts or
+    thumbnails decode. Elsewhere (or when not permitted) it does nothing.
+    """
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
+    except OSError:
+        pass
 
 
 class _Relay(QObject):
@@ -28,13 +46,16 @@ class _Relay(QObject):
 
 
 class BackgroundTask(QRunnable):
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], Any], background: bool = False) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.fn = fn
+        self.background = background
         self.relay = _Relay()
 
     def run(self) -> None:
+        if self.background:
+            lower_thread_priority()
         try:
             result = self.fn()
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI as a message
@@ -61,9 +82,14 @@ def run_in_background(
     on_done: Callable[[Any], None],
     on_failed: Callable[[BaseException], None],
     pool: QThreadPool | None = None,
+    background: bool = False,
 ) -> BackgroundTask:
-    """Run `fn()` on a pool thread; `on_done(result)` or `on_failed(exception)` runs on the UI thread."""
-    task = BackgroundTask(fn)
+    """Run `fn()` on a pool thread; `on_done(result)` or `on_failed(exception)` runs on the UI thread.
+
+    `background=True` lowers the thread's priority (only for pools of background work: the thread
+    keeps it).
+    """
+    task = BackgroundTask(fn, background)
     _RUNNING.add(task)
 
     def finish(callback: Callable[[Any], None], value: Any) -> None:
@@ -86,8 +112,9 @@ class LatestTaskRunner(QObject):
     finished = Signal(object, object)  # key, result
     failed = Signal(object, object)  # key, exception
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, background: bool = False) -> None:
         super().__init__(parent)
+        self.background = background  # lower the worker's priority below the UI's
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._busy = False
@@ -112,7 +139,13 @@ class LatestTaskRunner(QObject):
 
     def _start(self, key: Any, fn: Callable[[], Any]) -> None:
         self._busy = True
-        run_in_background(fn, lambda r: self._finish(key, r, True), lambda e: self._finish(key, e, False), self._pool)
+        run_in_background(
+            fn,
+            lambda r: self._finish(key, r, True),
+            lambda e: self._finish(key, e, False),
+            self._pool,
+            self.background,
+        )
 
     def _finish(self, key: Any, value: Any, ok: bool) -> None:
         self._busy = False
@@ -135,7 +168,12 @@ class GeneratorThread(QThread):
     failed = Signal(str)
     completed = Signal(bool)
 
-    def __init__(self, make: Callable[[Callable[[], bool]], Iterator[Any]], interval: float = 0.1, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        make: Callable[[Callable[[], bool]], Iterator[Any]],
+        interval: float = 0.1,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._make = make
         self._interval = interval
@@ -144,6 +182,7 @@ class GeneratorThread(QThread):
         self.requestInterruption()
 
     def run(self) -> None:
+        lower_thread_priority()
         batch: list[Any] = []
         last = time.monotonic()
         try:

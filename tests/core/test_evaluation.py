@@ -93,10 +93,14 @@ def test_compare_table_formats(dataset):
     assert [c.strip() for c in wall.split("|")[2:4]] == ["NaN", "NaN"]
     assert any(line.startswith("| mIoU") for line in table)
     csv_lines = compare_table(results, BDD, "csv").splitlines()
-    assert csv_lines[0] == "Category,SegNet Basic (run-a),U-Lite (run-b)" and csv_lines[1] == "road,0.500,1.000"
+    assert (
+        csv_lines[0] == "Category,SegNet Basic (run-a),U-Lite (run-b)" and csv_lines[1] == "road,0.500,1.000"
+    )
     data = json.loads(compare_table(results, BDD, "json"))
     assert data["models"][1] == "U-Lite (run-b)" and data["rows"][3]["values"] == [None, None]
-    assert data["rows"][-1]["category"] == "Pixel accuracy" and math.isclose(data["rows"][-1]["values"][0], 2 / 3, rel_tol=1e-5)
+    assert data["rows"][-1]["category"] == "Pixel accuracy" and math.isclose(
+        data["rows"][-1]["values"][0], 2 / 3, rel_tol=1e-5
+    )
 
 
 def test_evaluate_checkpoint_returns_metrics_scheme_and_extra(dataset, tmp_path):

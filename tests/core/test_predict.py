@@ -23,12 +23,17 @@ def checkpoint(tmp_path):
     with torch.no_grad():  # a few forward passes so batch-norm statistics are not the identity
         for _ in range(3):
             model(torch.randn(2, 3, 32, 48))
-    return model.eval(), save_checkpoint(tmp_path / "best.pt", make_checkpoint(model, CAMVID, (32, 48), 3, 0.4))
+    return model.eval(), save_checkpoint(
+        tmp_path / "best.pt", make_checkpoint(model, CAMVID, (32, 48), 3, 0.4)
+    )
 
 
 def images():
     rng = np.random.default_rng(0)
-    return [rng.integers(0, 256, (50, 70, 3), dtype=np.uint8), rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)]
+    return [
+        rng.integers(0, 256, (50, 70, 3), dtype=np.uint8),
+        rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+    ]
 
 
 def test_predict_returns_mask_and_confidence_at_the_original_size(checkpoint):

@@ -81,3 +81,19 @@ def test_default_runs_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("SEGVIEWER_RUNS_DIR")
     monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "d"))
     assert default_runs_dir() == tmp_path / "d" / "runs"
+
+
+def test_status_json_written_by_the_engine_wins(tmp_path):
+    stopped = make_run(tmp_path, "ulite-20240101-100000", [0.2, 0.3, 0.1], epochs=3)
+    (stopped / "status.json").write_text(json.dumps({"status": "stopped", "message": ""}))
+    failed = make_run(tmp_path, "ulite-20240102-100000", [0.2], epochs=3)
+    (failed / "status.json").write_text(json.dumps({"status": "failed", "message": "training diverged"}))
+    early = make_run(tmp_path, "ulite-20240103-100000", [0.2], epochs=30, patience=9)
+    (early / "status.json").write_text(json.dumps({"status": "early_stopped"}))
+    (early / "last.pt").write_bytes(b"x")
+    runs = {r.name: r for r in list_runs(tmp_path)}
+    assert runs["ulite-20240101-100000"].status == "incomplete"
+    assert runs["ulite-20240102-100000"].status == "failed"
+    assert runs["ulite-20240102-100000"].message == "training diverged"
+    assert runs["ulite-20240103-100000"].status == "finished"
+    assert runs["ulite-20240103-100000"].last_checkpoint == early / "last.pt"

@@ -7,6 +7,7 @@ under a second of compute.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 
@@ -37,8 +38,19 @@ def demo(tmp_path_factory):
 
 def config(root, out, **overrides) -> TrainConfig:
     base = dict(
-        root=str(root), model="ulite", epochs=2, batch_size=2, lr=1e-2, input_size=(36, 64), patience=0,
-        device="cpu", out=str(out), threads=1, num_workers=0, seed=0, model_options=TINY_OPTIONS["ulite"],
+        root=str(root),
+        model="ulite",
+        epochs=2,
+        batch_size=2,
+        lr=1e-2,
+        input_size=(36, 64),
+        patience=0,
+        device="cpu",
+        out=str(out),
+        threads=1,
+        num_workers=0,
+        seed=0,
+        model_options=TINY_OPTIONS["ulite"],
         cache_dir=str(out.parent / "cache"),
     )
     base.update(overrides)
@@ -197,3 +209,104 @@ def test_each_model_trains_one_step(name):
     opt.step()
     assert torch.isfinite(loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_decode_cache_skips_decoding_and_notices_changed_files(demo, tmp_path, monkeypatch):
+    from segviewer.core.datasets import open_dataset
+    from segviewer.core.pipeline import SegmentationSet
+
+    dataset = open_dataset(demo)
+    samples = dataset.split("train")[:2]
+    data = SegmentationSet(dataset, samples, (18, 32), tmp_path / "cache")
+    first = [data[i] for i in range(2)]
+    decoded = []
+    monkeypatch.setattr(SegmentationSet, "_decode", lambda self, s: decoded.append(s) or np.zeros((18, 32, 4), np.uint8))
+    again = [data[i] for i in range(2)]
+    assert decoded == []  # served from the cache
+    for (im1, m1, _), (im2, m2, _) in zip(first, again, strict=True):
+        assert torch.equal(im1, im2) and torch.equal(m1, m2) and im1.shape == (18, 32, 3)
+    os.utime(samples[0].mask, ns=(1, 1))  # the mask file changed: decode again
+    data[0]
+    assert decoded == [samples[0]]
+
+
+def test_mask_values_outside_the_scheme_are_ignored_with_a_warning(tmp_path):
+    from segviewer.core.datasets import open_dataset
+    from segviewer.core.imageio import write_png
+    from segviewer.core.pipeline import SegmentationSet
+
+    root = generate_demo(tmp_path / "demo", count=3, size=(36, 64), seed=5)
+    dataset = open_dataset(root)
+    sample = dataset.split("train")[0]
+    mask = dataset.load_mask(sample).copy()
+    mask[:4] = 40  # not one of the 19 classes
+    write_png(sample.mask, mask)
+    image, fixed, problem = SegmentationSet(dataset, [sample], (36, 64))[0]
+    assert problem and sample.mask.name in problem and "[40]" in problem
+    assert (fixed[:4] == 255).all() and fixed.max() == 255
+
+
+def test_cosine_schedule_decays_the_learning_rate(demo, tmp_path):
+    run(config(demo, tmp_path / "run", epochs=2, lr_schedule="cosine"))
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[1:]
+    lrs = [float(r.split(",")[-1]) for r in rows]
+    assert 0 < lrs[1] < lrs[0] < 1e-2
+
+
+def test_resuming_an_early_stopped_run_does_not_train_on(demo, tmp_path, monkeypatch):
+    monkeypatch.setattr(training._Trainer, "_validate", _constant_validation)
+    out = tmp_path / "run"
+    first = run(config(demo, out, epochs=5, patience=1, max_train_batches=1))
+    assert any(isinstance(e, ev.EarlyStopped) for e in first)
+    again = run(config(demo, out, epochs=5, patience=1, resume=True))
+    assert kinds(again) == ["Started", "Finished"]
+
+
+def _constant_validation(self, should_stop):
+    from segviewer.core.metrics import ConfusionMatrix
+
+    cm = ConfusionMatrix(19, 255)
+    cm.update(np.zeros((2, 2), np.uint8), np.array([[0, 1], [0, 0]], np.uint8))
+    return 1.0, cm.compute()
+    yield  # a generator, like the real one
+
+
+def test_devices_are_described_and_unavailable_ones_refused(monkeypatch):
+    from segviewer.core import devices
+
+    rows = {row[0]: row for row in devices.describe_devices()}
+    assert set(rows) == {"auto", "cpu", "cuda", "mps"} and rows["cpu"][2]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert devices.resolve_device("auto").type in ("cpu", "mps")
+    with pytest.raises(devices.DeviceError, match="CUDA is not available.*--device cpu"):
+        devices.resolve_device("cuda")
+    assert devices.autocast_dtype(torch.device("cpu")) is None  # mixed precision on CUDA only
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (torch.OutOfMemoryError("CUDA out of memory"), "lower --batch-size or --input-size"),
+        (OSError(28, "No space left on device"), "No space left on device"),
+        (RuntimeError("boom"), "training failed: RuntimeError: boom"),
+    ],
+)
+def test_errors_end_the_run_with_a_message(demo, tmp_path, monkeypatch, error, expected):
+    out = tmp_path / "run"
+    if isinstance(error, OSError):  # the disk fills up while saving the first checkpoint
+
+        def save(*args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(torch, "save", save)
+    else:
+
+        def step(self, x, y):
+            raise error
+
+        monkeypatch.setattr(training._Trainer, "_step", step)
+    events = run(config(demo, out, epochs=1))
+    assert isinstance(events[-1], ev.Failed) and expected in events[-1].message
+    assert json.loads((out / "status.json").read_text())["status"] == "failed"
+    if isinstance(error, RuntimeError) and not isinstance(error, torch.OutOfMemoryError):
+        assert "Traceback" in (out / "error.log").read_text() and "error.log" in events[-1].details[0]

@@ -28,7 +28,10 @@ def write_bdd10k(root: Path, counts: dict[str, int] | None = None, seed: int = 0
     for split, n in (counts or {"train": 4, "val": 2, "test": 1}).items():
         for i in range(n):
             name = f"{split}_{i:03d}"
-            write_jpeg(root / "images" / "10k" / split / f"{name}.jpg", rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+            write_jpeg(
+                root / "images" / "10k" / split / f"{name}.jpg",
+                rng.integers(0, 255, (H, W, 3), dtype=np.uint8),
+            )
             if split != "test":
                 mask = known_mask()
                 if i % 2:  # odd samples have no car, so the class filter has something to filter

@@ -80,3 +80,31 @@ def test_uncaught_exception_is_logged_not_shown_as_a_traceback(qtbot, window, tm
     assert log_file is not None and log_file.parent == tmp_path / "cache"
     assert "boom in a slot" in log_file.read_text()
     assert "RuntimeError: boom in a slot" in capsys.readouterr().err
+
+
+def test_demo_is_created_with_progress_then_opened(qtbot, window, tiny_bdd, monkeypatch):
+    from segviewer.core import demo
+
+    seen = []
+
+    def fake_ensure_demo(path=None, progress=None, should_stop=None, **kwargs):
+        for done in range(1, 4):
+            progress(done, 3)
+        return tiny_bdd
+
+    monkeypatch.setattr(demo, "ensure_demo", fake_ensure_demo)
+    window._demo_progress.connect(lambda done, total: seen.append((done, total, window.busy_bar.isVisible())))
+    with qtbot.waitSignal(window.dataset_opened, timeout=10000):
+        window.open_demo()
+    assert seen[-1] == (3, 3, True)  # progress was on screen
+    assert not window.busy_bar.isVisible()
+    assert window.dataset.root == tiny_bdd
+
+
+def test_gui_command_checks_its_arguments_before_qt(tmp_path, capsys):
+    from segviewer.cli import main
+
+    assert main(["gui", str(tmp_path / "missing")]) == 2
+    assert "missing: folder not found" in capsys.readouterr().err
+    assert main(["gui", "--scheme", "no-such-scheme"]) == 2
+    assert "unknown label scheme" in capsys.readouterr().err

@@ -98,11 +98,14 @@ def test_tiny_run_shows_progress_curves_checkpoint_and_past_run(qtbot, pane):
     assert "Finished" in pane.status_label.text()
     assert pane.iou_table.table.rowCount() == 19  # bdd100k training classes
 
-    qtbot.waitUntil(lambda: any(r.path == Path(finished.run_dir) for r in pane.runs.runs()), timeout=WAIT_MS)
-    table = pane.runs.table
-    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == Path(finished.run_dir).name)
-    assert table.item(row, 4).text() == f"{finished.best_miou:.3f}"
-    assert table.item(row, 5).text() == "finished"
+    def listed_row() -> list[str]:
+        rows = [i for i, r in enumerate(pane.runs.runs()) if r.path == Path(finished.run_dir)]
+        table = pane.runs.table
+        return [table.item(rows[0], c).text() for c in range(table.columnCount())] if rows else []
+
+    # the list refreshes in the background after the run ends
+    qtbot.waitUntil(lambda: listed_row()[-1:] == ["finished"], timeout=WAIT_MS)
+    assert listed_row()[1:4] == ["U-Lite", f"{finished.epochs_run} of 2", f"{finished.best_miou:.3f}"]
 
 
 def test_stop_ends_a_longer_run_and_keeps_the_best_checkpoint(qtbot, pane):
@@ -195,21 +198,25 @@ def test_confirm_close_while_training_cancel_keeps_it_stop_ends_it(qtbot, pane, 
 
 
 def test_resume_from_past_runs_continues_at_the_next_epoch(qtbot, pane):
-    pane.form.epochs.setValue(2)
+    pane.form.epochs.setValue(200)  # long enough that Stop always lands mid-run
     click(qtbot, pane.start_button)
     qtbot.waitUntil(lambda: last_of(pane, ev.Epoch) is not None, timeout=WAIT_MS)
     click(qtbot, pane.stop_button)
     wait_idle(qtbot, pane)
-    run_dir = Path(last_of(pane, ev.Finished).run_dir)
-    qtbot.waitUntil(lambda: any(r.path == run_dir for r in pane.runs.runs()), timeout=WAIT_MS)
-    table = pane.runs.table
-    table.selectRow(next(r for r in range(table.rowCount()) if table.item(r, 0).text() == run_dir.name))
+    stopped = last_of(pane, ev.Finished)
+    run_dir = Path(stopped.run_dir)
+    listed = lambda: any(r.path == run_dir and r.status == "incomplete" for r in pane.runs.runs())  # noqa: E731
+    qtbot.waitUntil(listed, timeout=WAIT_MS)  # the list refreshes in the background
+    pane.runs.table.selectRow(next(i for i, r in enumerate(pane.runs.runs()) if r.path == run_dir))
     pane.events.clear()
     click(qtbot, pane.runs.resume_button)
+    qtbot.waitUntil(lambda: last_of(pane, ev.Epoch) is not None, timeout=WAIT_MS)
+    click(qtbot, pane.stop_button)
     wait_idle(qtbot, pane)
     started = last_of(pane, ev.Started)
-    assert started is not None and Path(started.run_dir) == run_dir and started.start_epoch == 2
-    assert last_of(pane, ev.Finished) is not None
+    assert started is not None and Path(started.run_dir) == run_dir
+    assert started.start_epoch == stopped.epochs_run + 1 >= 2
+    assert last_of(pane, ev.Epoch).epoch >= started.start_epoch
 
 
 def test_device_choices_explain_what_is_unavailable(qtbot, pane):
@@ -234,7 +241,7 @@ def test_past_runs_buttons_load_and_open(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(runs)
     runs.set_folder(tmp_path)
     qtbot.waitUntil(lambda: runs.table.rowCount() == 1, timeout=WAIT_MS)
-    assert runs.table.item(0, 4).text() == "0.250"
+    assert runs.table.item(0, 3).text() == "0.250" and runs.table.item(0, 0).text() == "2024-01-01 10:00"
     assert not runs.load_button.isEnabled()
     runs.table.selectRow(0)
     assert runs.load_button.isEnabled() and not runs.resume_button.isEnabled()  # no last.pt
@@ -277,3 +284,23 @@ def endless_fake_train(cfg, should_stop=None):
             if should_stop is not None and should_stop():
                 yield ev.Finished(str(cfg.out), None, None, None, epoch - 1, True)
                 return
+
+
+def test_eta_and_durations_read_naturally():
+    from segviewer.gui.training_runner import EtaEstimator, format_duration
+
+    assert format_duration(None) == "—"
+    assert format_duration(65) == "1:05"
+    assert format_duration(3725) == "1:02:05"
+    eta = EtaEstimator()
+    eta.reset(epochs=4, steps=10)
+    assert eta.eta_seconds() is None and eta.fraction_done() == 0.0
+    for step in range(1, 11):
+        eta.on_batch(1, step, 10)
+    eta.on_epoch(1, seconds=30.0)
+    assert eta.fraction_done() == 0.25
+    assert 60.0 < eta.eta_seconds() <= 90.0  # three more epochs of about 30 s
+    resumed = EtaEstimator()
+    resumed.reset(epochs=4, steps=10, start_epoch=3)
+    resumed.on_batch(3, 5, 10)
+    assert resumed.fraction_done() == 0.25

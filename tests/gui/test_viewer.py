@@ -8,7 +8,7 @@ from PySide6.QtTest import QTest
 
 from segviewer.core.labels import get_scheme
 from segviewer.gui.image_utils import qimage_to_array
-from segviewer.gui.overlay import ERROR_COLORS
+from segviewer.gui.overlay import ERROR_COLORS, SIDE_GAP
 from tests.gui.conftest import CAR, ROAD, known_mask, open_and_wait
 
 CAR_PIXEL = (50, 30)  # (x, y) inside the car region of known_mask()
@@ -58,7 +58,9 @@ def test_hidden_class_is_not_drawn(qtbot, window, tiny_bdd):
     with qtbot.waitSignal(viewer.frame_shown):
         viewer.legend.set_class_visible(CAR, False)
     assert _screen_colour(viewer, *CAR_PIXEL) != car_colour
-    assert _screen_colour(viewer, *CAR_PIXEL) == tuple(int(v) for v in viewer.current_image()[CAR_PIXEL[1], CAR_PIXEL[0]])
+    assert _screen_colour(viewer, *CAR_PIXEL) == tuple(
+        int(v) for v in viewer.current_image()[CAR_PIXEL[1], CAR_PIXEL[0]]
+    )
     road_colour = tuple(int(v) for v in get_scheme("bdd100k").palette[ROAD])
     assert _screen_colour(viewer, *ROAD_PIXEL) == road_colour  # other classes still drawn
 
@@ -104,7 +106,9 @@ class FakePredictor:
 def _load_fake_model(qtbot, window, monkeypatch, tmp_path, scheme_name="bdd100k"):
     from segviewer.core import predict
 
-    monkeypatch.setattr(predict.Predictor, "from_checkpoint", classmethod(lambda cls, path, **kw: FakePredictor(scheme_name)))
+    monkeypatch.setattr(
+        predict.Predictor, "from_checkpoint", classmethod(lambda cls, path, **kw: FakePredictor(scheme_name))
+    )
     with qtbot.waitSignal(window.model_loaded, timeout=10000):
         window.load_checkpoint(tmp_path / "fake.pt")
     qtbot.waitUntil(lambda: window.viewer.current_prediction() is not None, timeout=10000)
@@ -154,10 +158,14 @@ def test_side_by_side_hover_maps_to_the_image(qtbot, window, tiny_bdd):
     viewer = window.viewer
     with qtbot.waitSignal(viewer.frame_shown):
         viewer.set_mode("side")
-    assert viewer.picture().shape[1] > 2 * 64
-    right_x = viewer.picture().shape[1] - 64 + CAR_PIXEL[0]
-    _hover(viewer, right_x, CAR_PIXEL[1])
-    qtbot.waitUntil(lambda: f"x {CAR_PIXEL[0]}, y {CAR_PIXEL[1]}" in window.hover_label.text(), timeout=5000)
+    h, w = viewer.picture().shape[:2]
+    stacked = h > 2 * 48
+    assert (h, w) == ((2 * 48 + SIDE_GAP, 64) if stacked else (48, 2 * 64 + SIDE_GAP))
+    assert ("top: ground truth" if stacked else "left: ground truth") in viewer.caption.text()
+    x, y = CAR_PIXEL
+    _hover(viewer, x, h - 48 + y) if stacked else _hover(viewer, w - 64 + x, y)  # in the second half
+    qtbot.waitUntil(lambda: f"x {x}, y {y}" in window.hover_label.text(), timeout=5000)
+    assert "ground truth: car" in window.hover_label.text()
 
 
 def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp_path):
@@ -165,7 +173,9 @@ def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp
     from segviewer.core.models import build_model
 
     model = build_model("ulite", 19, widths=[4, 4, 8, 8])
-    path = save_checkpoint(tmp_path / "tiny.pt", make_checkpoint(model, get_scheme("bdd100k"), (32, 48), 1, 0.1))
+    path = save_checkpoint(
+        tmp_path / "tiny.pt", make_checkpoint(model, get_scheme("bdd100k"), (32, 48), 1, 0.1)
+    )
     open_and_wait(qtbot, window, tiny_bdd)
     with qtbot.waitSignal(window.model_loaded, timeout=60000):
         window.load_checkpoint(path)
@@ -174,4 +184,4 @@ def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp
     assert mask.shape == (48, 64) and confidence.shape == (48, 64)
     assert not window.viewer.legend.table.isColumnHidden(2)
     assert "prediction ready" in window.viewer.caption.text()
-    assert "Model: ulite (tiny.pt)" in window.model_label.text()
+    assert "Model: U-Lite (tiny.pt)" in window.model_label.text()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QItemSelectionModel,
+    QModelIndex,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -22,10 +27,10 @@ from PySide6.QtWidgets import (
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.gui.class_presence import class_presence
 from segviewer.gui.image_utils import swatch_icon
+from segviewer.gui.panes.sample_list import SampleListModel
 from segviewer.gui.thumbnails import ThumbnailLoader
 from segviewer.gui.workers import GeneratorThread
 
-SAMPLE_ROLE = Qt.ItemDataRole.UserRole + 1
 FORMAT_TITLES = {
     "bdd100k-10k": "BDD100K 10K layout",
     "bdd100k-2018": "BDD100K 2018 layout",
@@ -33,71 +38,6 @@ FORMAT_TITLES = {
     "camvid": "CamVid layout",
     "folder": "Plain folder",
 }
-
-
-class SampleListModel(QAbstractListModel):
-    """The samples of one split, filtered to `rows`; thumbnails are asked for only when a row is painted."""
-
-    def __init__(self, loader: ThumbnailLoader, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.loader = loader
-        self._samples: list[Sample] = []
-        self._rows = np.zeros(0, np.int64)  # sample index per visible row
-        self._row_of = np.zeros(0, np.int64)  # visible row per sample index, -1 when filtered out
-        self._index_of_key: dict[str, int] = {}
-        loader.loaded.connect(self._on_thumbnail_loaded)
-
-    def set_samples(self, samples: list[Sample]) -> None:
-        self.beginResetModel()
-        self._samples = list(samples)
-        self._index_of_key = {str(s.image): i for i, s in enumerate(self._samples)}
-        self._set_rows(np.arange(len(self._samples)))
-        self.endResetModel()
-
-    def set_rows(self, rows: np.ndarray) -> None:
-        """Show only these sample indices (in this order)."""
-        self.beginResetModel()
-        self._set_rows(np.asarray(rows, np.int64))
-        self.endResetModel()
-
-    def _set_rows(self, rows: np.ndarray) -> None:
-        self._rows = rows
-        self._row_of = np.full(len(self._samples), -1, np.int64)
-        self._row_of[rows] = np.arange(len(rows))
-
-    @property
-    def samples(self) -> list[Sample]:
-        return self._samples
-
-    def sample_at(self, row: int) -> Sample | None:
-        return self._samples[int(self._rows[row])] if 0 <= row < len(self._rows) else None
-
-    def row_of(self, sample_index: int) -> int:
-        return int(self._row_of[sample_index]) if 0 <= sample_index < len(self._row_of) else -1
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        sample = self.sample_at(index.row()) if index.isValid() else None
-        if sample is None:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return sample.name if sample.mask is not None else f"{sample.name}\n(no mask)"
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.loader.request(sample.image) or self.loader.placeholder
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{sample.image}\nmask: {sample.mask or 'none'}"
-        if role == SAMPLE_ROLE:
-            return sample
-        return None
-
-    def _on_thumbnail_loaded(self, key: str) -> None:
-        index = self._index_of_key.get(key)
-        row = self.row_of(index) if index is not None else -1
-        if row >= 0:
-            model_index = self.index(row)
-            self.dataChanged.emit(model_index, model_index, [Qt.ItemDataRole.DecorationRole])
 
 
 class DatasetPane(QWidget):
@@ -111,7 +51,9 @@ class DatasetPane(QWidget):
         self.dataset: Dataset | None = None
         self.loader = ThumbnailLoader(parent=self)
         self.model = SampleListModel(self.loader, self)
-        self._presence: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # split -> (present (n,256), known (n,))
+        self._presence: dict[
+            str, tuple[np.ndarray, np.ndarray]
+        ] = {}  # split -> (present (n,256), known (n,))
         self._stats_thread: GeneratorThread | None = None
         self._old_threads: list[GeneratorThread] = []
         self._stats_split = ""
@@ -160,12 +102,15 @@ class DatasetPane(QWidget):
         layout.addWidget(self.count_label)
         layout.addWidget(self.list_view, 1)
         self._show_stats_progress(False)
+        for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
+            widget.setEnabled(False)  # until a data set is open
 
         self.split_combo.currentIndexChanged.connect(self._on_split_changed)
         self.filter_edit.textChanged.connect(self._refilter)
         self.class_combo.currentIndexChanged.connect(self._on_class_filter_changed)
         self.stats_cancel.clicked.connect(self.stop_class_statistics)
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.loader.loaded.connect(self._on_thumbnail_loaded)
         self._refilter_timer = QTimer(self, singleShot=True, interval=300)
         self._refilter_timer.timeout.connect(self._refilter)
 
@@ -184,14 +129,20 @@ class DatasetPane(QWidget):
         if dataset is not None:
             for name, samples in dataset.splits.items():
                 labelled = sum(s.mask is not None for s in samples)
-                note = "" if labelled == len(samples) else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
+                note = (
+                    ""
+                    if labelled == len(samples)
+                    else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
+                )
                 self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
             self.class_combo.addItem("Any class", None)
             for cls in dataset.scheme.classes:
                 self.class_combo.addItem(swatch_icon(cls.color), f"Contains: {cls.name}", cls.id)
             layout = FORMAT_TITLES.get(dataset.format, dataset.format)
             scheme = dataset.scheme
-            self.info_label.setText(f"<b>{dataset.root.name}</b><br>{layout} · {scheme.num_classes} classes ({scheme.name})")
+            self.info_label.setText(
+                f"<b>{dataset.root.name}</b><br>{layout} · {scheme.num_classes} classes ({scheme.name})"
+            )
             self.info_label.setToolTip(str(dataset.root) + _problems_text(dataset.problems))
             default = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
             self.split_combo.setCurrentIndex(default)
@@ -199,6 +150,8 @@ class DatasetPane(QWidget):
             self.info_label.setText("No data set open")
         self.split_combo.blockSignals(False)
         self.class_combo.blockSignals(False)
+        for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
+            widget.setEnabled(dataset is not None)
         self._on_split_changed()
 
     def current_split(self) -> str | None:
@@ -226,6 +179,11 @@ class DatasetPane(QWidget):
         self._select_row(self.model.row_of(index))
         return True
 
+    def neighbour(self, step: int) -> Sample | None:
+        """The sample `step` rows from the current one in the filtered list (None past the ends)."""
+        row = self.list_view.currentIndex().row()
+        return self.model.sample_at(row + step) if row >= 0 else None
+
     def select_relative(self, step: int) -> None:
         """Next (+1) or previous (-1) sample of the filtered list."""
         row = self.list_view.currentIndex().row()
@@ -237,7 +195,9 @@ class DatasetPane(QWidget):
             thread.stop()
             thread.produced.disconnect()
             self._old_threads.append(thread)  # keep it alive until it has ended
-            thread.finished.connect(lambda t=thread: self._old_threads.remove(t) if t in self._old_threads else None)
+            thread.finished.connect(
+                lambda t=thread: self._old_threads.remove(t) if t in self._old_threads else None
+            )
         self._stats_thread = None
         self._show_stats_progress(False)
 
@@ -276,7 +236,9 @@ class DatasetPane(QWidget):
         self.stop_class_statistics()
         dataset, samples = self.dataset, self.model.samples
         todo = np.flatnonzero(~known)
-        thread = GeneratorThread(lambda stop: class_presence(dataset, [samples[i] for i in todo], stop), parent=self)
+        thread = GeneratorThread(
+            lambda stop: class_presence(dataset, [samples[i] for i in todo], stop), parent=self
+        )
         thread.produced.connect(lambda items, s=split, t=todo: self._on_presence(s, t, items))
         thread.completed.connect(lambda _ok, t=thread: self._on_stats_ended(t))
         thread.failed.connect(lambda _msg, t=thread: self._on_stats_ended(t))
@@ -338,10 +300,20 @@ class DatasetPane(QWidget):
         index = self.model.index(row)
         self._quiet = not emit
         try:
-            self.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.list_view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
         finally:
             self._quiet = False
         self.list_view.scrollTo(index)
+
+    def _on_thumbnail_loaded(self, key: str) -> None:
+        # Repaint just that item. (dataChanged would make QListView walk every row: 20 ms at 10,000.)
+        row = self.model.row_of_key(key)
+        if row >= 0:
+            rect = self.list_view.visualRect(self.model.index(row))
+            if rect.intersects(self.list_view.viewport().rect()):
+                self.list_view.viewport().update(rect)
 
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         sample = self.model.sample_at(current.row())

@@ -14,12 +14,15 @@ class ImageView(QGraphicsView):
 
     hovered = Signal(int, int)
     zoom_changed = Signal(float)
+    resized = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self._item = QGraphicsPixmapItem()
-        self._item.setTransformationMode(Qt.TransformationMode.FastTransformation)  # crisp pixels when zoomed in
+        self._item.setTransformationMode(
+            Qt.TransformationMode.FastTransformation
+        )  # crisp pixels when zoomed in
         self.scene().addItem(self._item)
         self.setBackgroundBrush(QColor(48, 48, 48))
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -74,6 +77,7 @@ class ImageView(QGraphicsView):
         super().resizeEvent(event)
         if self._fit:
             self.fit_to_window()
+        self.resized.emit()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)

@@ -46,7 +46,9 @@ class LegendWidget(QWidget):
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Class", "Ground truth", "Prediction"])
         self.table.horizontalHeaderItem(1).setToolTip("Share of this image's pixels labelled with the class")
-        self.table.horizontalHeaderItem(2).setToolTip("Share of this image's pixels the model assigns to the class")
+        self.table.horizontalHeaderItem(2).setToolTip(
+            "Share of this image's pixels the model assigns to the class"
+        )
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -69,9 +71,12 @@ class LegendWidget(QWidget):
         swatch = "<span style='color:rgb({},{},{})'>■</span>"
         self.error_key = QLabel(
             "Error map: "
-            + swatch.format(*ERROR_COLORS["correct"]) + " correct  "
-            + swatch.format(*ERROR_COLORS["wrong"]) + " wrong  "
-            + swatch.format(*ERROR_COLORS["ignored"]) + " ignored (no label)"
+            + swatch.format(*ERROR_COLORS["correct"])
+            + " correct  "
+            + swatch.format(*ERROR_COLORS["wrong"])
+            + " wrong  "
+            + swatch.format(*ERROR_COLORS["ignored"])
+            + " ignored (no label)"
         )
         self.error_key.setWordWrap(True)
         self.error_key.setVisible(False)
@@ -116,6 +121,7 @@ class LegendWidget(QWidget):
 
     def set_prediction_column(self, shown: bool) -> None:
         self.table.setColumnHidden(2, not shown)
+        self.setMinimumWidth(340 if shown else 250)  # room for class names next to both columns
 
     def set_shares(self, gt: np.ndarray | None, pred: np.ndarray | None) -> None:
         """(256,) pixel fractions per class id for this image; None clears the column."""
@@ -148,7 +154,9 @@ class LegendWidget(QWidget):
     def _set_all(self, visible: bool) -> None:
         self.table.blockSignals(True)
         for row in range(self.table.rowCount()):
-            self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+            self.table.item(row, 0).setCheckState(
+                Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
+            )
         self.table.blockSignals(False)
         self.visibility_changed.emit()
 

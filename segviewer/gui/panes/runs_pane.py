@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
 from segviewer.core.runs import RunInfo, list_runs
 from segviewer.gui.training_runner import BackgroundCall
 
-COLUMNS = ("Run", "Model", "Date", "Epochs", "Best mIoU", "Status")
+COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
+MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}
 STATUS_TEXT = {
     "finished": "finished",
     "incomplete": "stopped early — can resume",
+    "failed": "failed",
     "no checkpoint": "no checkpoint saved",
     "broken": "unreadable config.json",
 }
@@ -55,7 +57,7 @@ class RunsPane(QWidget):
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self._load_best())
 
@@ -121,10 +123,13 @@ class RunsPane(QWidget):
             miou = "—" if run.best_miou is None else f"{run.best_miou:.3f}"
             epochs = f"{run.epochs} of {run.planned_epochs}" if run.planned_epochs else str(run.epochs)
             date = run.date.strftime("%Y-%m-%d %H:%M") if run.date else "—"
-            cells = (run.name, run.model, date, epochs, miou, STATUS_TEXT.get(run.status, run.status))
+            status = STATUS_TEXT.get(run.status, run.status)
+            if self._running_dir is not None and run.path == self._running_dir:
+                status = "training now"
+            cells = (date, MODEL_TITLES.get(run.model, run.model), epochs, miou, status)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setToolTip(str(run.path) if col == 0 else text)
+                item.setToolTip(f"{run.path}\n{run.message}" if run.message else str(run.path))
                 self.table.setItem(row, col, item)
             if selected is not None and run.path == selected.path:
                 self.table.selectRow(row)
@@ -137,15 +142,22 @@ class RunsPane(QWidget):
 
     def _update_buttons(self) -> None:
         run = self.selected_run()
-        busy = run is not None and self._running_dir is not None and run.path == self._running_dir
         self.load_button.setEnabled(run is not None and run.best_checkpoint is not None)
-        self.resume_button.setEnabled(
+        resumable = (
             run is not None
             and run.last_checkpoint is not None
-            and run.status != "broken"
-            and not busy
+            and run.status in ("incomplete", "failed")
             and self._running_dir is None
         )
+        self.resume_button.setEnabled(resumable)
+        if run is not None and run.status == "finished":
+            self.resume_button.setToolTip("This run already finished all its epochs")
+        elif self._running_dir is not None:
+            self.resume_button.setToolTip("Wait for the current training to end")
+        else:
+            self.resume_button.setToolTip(
+                "Continue training this run from its last checkpoint with its settings"
+            )
         self.open_button.setEnabled(run is not None)
 
     def _load_best(self) -> None:

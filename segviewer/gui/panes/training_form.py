@@ -132,7 +132,7 @@ class SettingsForm(QGroupBox):
 
         for combo in (self.model, self.lr, self.augment, self.device):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(6)
         grid = QGridLayout(self)
         grid.addWidget(self.dataset_label, 0, 0, 1, 4)
         _row(grid, 1, "Model", self.model, span=3)
@@ -219,7 +219,9 @@ class SettingsForm(QGroupBox):
             self.dataset_label.setText("Data set: none open")
             return
         shown = scheme_name or getattr(scheme, "name", None)
-        self.dataset_label.setText(f"Data set: <b>{html.escape(root.name)}</b>" + (f" ({shown})" if shown else ""))
+        self.dataset_label.setText(
+            f"Data set: <b>{html.escape(root.name)}</b>" + (f" ({shown})" if shown else "")
+        )
         self.dataset_label.setToolTip(str(root))
         classes = getattr(scheme, "num_classes", None)
         if classes is None and scheme_name:

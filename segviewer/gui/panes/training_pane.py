@@ -12,7 +12,7 @@ import math
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -131,10 +131,10 @@ class TrainingPane(QWidget):
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.auto_refresh)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(buttons)
+        layout.addWidget(self.auto_refresh)
         layout.addWidget(self.progress)
         layout.addWidget(self.status_label)
         layout.addWidget(self.tabs, 1)
@@ -145,6 +145,9 @@ class TrainingPane(QWidget):
         self._update_buttons()
         self.runs.set_folder(self.form.runs_folder())
         QTimer.singleShot(HEAVY_IMPORT_DELAY_MS, self._load_heavy_parts)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(480, 820)  # leaves the viewer most of a 1400 px window
 
     # --- public API -------------------------------------------------------------------------
     def set_dataset(self, root: Path | None, scheme_name: str | None = None, scheme=None) -> None:
@@ -177,7 +180,7 @@ class TrainingPane(QWidget):
             return False
         try:
             cfg = self._build_config(resume_run)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # a bad form value or a hand-edited config.json
             self._show_status(str(exc), ERROR_COLOR)
             return False
         self._reset_views(resume_run)
@@ -209,7 +212,8 @@ class TrainingPane(QWidget):
         """Stop any run and wait for every helper thread (tests; the window's close)."""
         if self.is_training():
             self.runner.stop()
-            self.runner.wait(600.0)
+            if not self.runner.wait(600.0):
+                self.runner.kill()
         self._timer.stop()
         self.form.shutdown()
         self.runs.shutdown()

@@ -11,12 +11,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup,
-    QHBoxLayout,
     QLabel,
-    QSlider,
     QSplitter,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,33 +21,17 @@ from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.core.labels import LabelScheme, colorblind_palette
 from segviewer.gui.image_utils import placeholder_image, to_qimage
-from segviewer.gui.overlay import MODE_TITLES, MODES, class_shares, compose, source_pixel
+from segviewer.gui.lru import LruCache
+from segviewer.gui.overlay import MODES, compose, source_pixel, stack_side_by_side
 from segviewer.gui.panes.image_view import ImageView
 from segviewer.gui.panes.legend import LegendWidget
+from segviewer.gui.panes.viewer_toolbar import NEEDS_MODEL, ViewerToolbar
 from segviewer.gui.prediction import PredictionService
+from segviewer.gui.sample_view import load_sample, nbytes, pixel_readout
 from segviewer.gui.workers import LatestTaskRunner
 
-NEEDS_MODEL = ("prediction", "error")
-WELCOME = "Open a data set with File › Open data set… (Ctrl+O)"
-
-
-def load_sample(dataset: Dataset, sample: Sample) -> dict[str, Any]:
-    """Decode image and mask (worker thread). A bad mask is reported, not fatal; a bad image raises."""
-    image = dataset.load_image(sample)
-    gt, note = None, None
-    if sample.mask is not None:
-        try:
-            gt = dataset.load_mask(sample)
-        except UserError as exc:
-            note = str(exc)
-        else:
-            if gt.shape != image.shape[:2]:
-                note = (
-                    f"{sample.mask}: the mask is {gt.shape[1]}x{gt.shape[0]} but the image is "
-                    f"{image.shape[1]}x{image.shape[0]}; replace the mask with one of the image's size"
-                )
-                gt = None
-    return {"image": image, "gt": gt, "gt_shares": class_shares(gt) if gt is not None else None, "note": note}
+DECODED_CACHE_BYTES = 128 * 2**20
+WELCOME = "Open a data set with File › Open data set… (Ctrl+O),\nor try File › Open the demo data set"
 
 
 class ViewerPane(QWidget):
@@ -71,13 +51,21 @@ class ViewerPane(QWidget):
         self._image: np.ndarray | None = None
         self._gt: np.ndarray | None = None
         self._gt_shares: np.ndarray | None = None
+        self._pred_shares: np.ndarray | None = None
         self._pred: tuple[np.ndarray, np.ndarray] | None = None
         self._broken = False
+        self._stacked = False
         self._picture: np.ndarray | None = None
         self._hover = (-1, -1)
+        self._wanted: Sample | None = None  # the sample asked for last; older answers are dropped
+        self._decoded = LruCache(DECODED_CACHE_BYTES)  # recent and prefetched samples, ready to show
         self._loader = LatestTaskRunner(self)
         self._loader.finished.connect(self._on_loaded)
         self._loader.failed.connect(self._on_load_failed)
+        self._prefetcher = LatestTaskRunner(self, background=True)
+        self._prefetcher.finished.connect(
+            lambda sample, result: self._decoded.put(sample, result, nbytes(result))
+        )
         self._render_timer = QTimer(self, singleShot=True, interval=0)
         self._render_timer.timeout.connect(self._render)
         self._build()
@@ -88,47 +76,14 @@ class ViewerPane(QWidget):
 
     # --- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.mode_group = QButtonGroup(self)
-        bar = QHBoxLayout()
-        bar.setSpacing(2)
-        self.mode_buttons: dict[str, QToolButton] = {}
-        for number, mode in enumerate(MODES, 1):
-            button = QToolButton()
-            button.setText(MODE_TITLES[mode])
-            button.setCheckable(True)
-            button.setToolTip(f"{MODE_TITLES[mode]} (key {number})")
-            self.mode_group.addButton(button)
-            self.mode_buttons[mode] = button
-            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
-            bar.addWidget(button)
-        self.mode_buttons[self._mode].setChecked(True)
-        bar.addSpacing(16)
-        bar.addWidget(QLabel("Opacity"))
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(50)
-        self.opacity_slider.setFixedWidth(120)
-        self.opacity_slider.setToolTip("How strongly the class colours cover the image ([ and ] keys)")
-        self.opacity_label = QLabel("50%")
-        self.opacity_label.setMinimumWidth(36)
-        self.opacity_slider.valueChanged.connect(self._on_opacity_changed)
-        bar.addWidget(self.opacity_slider)
-        bar.addWidget(self.opacity_label)
-        bar.addStretch(1)
-        self.zoom_label = QLabel("")
-        self.fit_button = QToolButton(text="Fit")
-        self.fit_button.setToolTip("Fit the image to the window (F)")
-        self.one_button = QToolButton(text="1:1")
-        self.one_button.setToolTip("Show the image at its actual size (Ctrl+0)")
-        bar.addWidget(self.zoom_label)
-        bar.addWidget(self.fit_button)
-        bar.addWidget(self.one_button)
-
+        self.toolbar = ViewerToolbar()
+        self.toolbar.set_mode(self._mode)
+        self.mode_buttons = self.toolbar.mode_buttons
+        self.opacity_slider = self.toolbar.opacity_slider
         self.caption = QLabel("")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = ImageView()
         self.legend = LegendWidget()
-        self.legend.setMinimumWidth(230)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
         self.splitter.addWidget(self.legend)
@@ -138,21 +93,26 @@ class ViewerPane(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
+        layout.addWidget(self.toolbar)
         layout.addWidget(self.caption)
         layout.addWidget(self.splitter, 1)
 
-        self.fit_button.clicked.connect(self.view.fit_to_window)
-        self.one_button.clicked.connect(self.view.actual_size)
-        self.view.zoom_changed.connect(lambda s: self.zoom_label.setText(f"{100 * s:.0f}%"))
+        self.toolbar.mode_clicked.connect(self.set_mode)
+        self.toolbar.opacity_changed.connect(self.request_render)
+        self.toolbar.fit_clicked.connect(self.view.fit_to_window)
+        self.toolbar.actual_size_clicked.connect(self.view.actual_size)
+        self.view.zoom_changed.connect(self.toolbar.set_zoom)
         self.view.hovered.connect(self._on_hover)
+        self.view.resized.connect(self._on_view_resized)
         self.legend.visibility_changed.connect(self.request_render)
         self.legend.colorblind_toggled.connect(self.set_colorblind)
-        self._update_mode_buttons()
 
     # --- public API ----------------------------------------------------------------------------
     def set_scheme(self, scheme: LabelScheme | None) -> None:
+        """A new data set: its classes go into the legend; cached pictures are forgotten."""
         self.scheme = scheme
+        self._decoded.clear()
+        self._wanted = None
         if scheme is not None:
             self.legend.set_scheme(scheme, self.palette())
         self.clear()
@@ -164,14 +124,29 @@ class ViewerPane(QWidget):
         return colorblind_palette(scheme) if self._colorblind else scheme.palette
 
     def show_sample(self, dataset: Dataset, sample: Sample) -> None:
-        """Load and show `sample` (asynchronously: `sample_shown` then `frame_shown` follow)."""
-        self._loader.submit(sample, lambda: load_sample(dataset, sample))
+        """Load and show `sample`: `sample_shown` then `frame_shown` follow (at once when prefetched)."""
+        self._wanted = sample
+        hit = self._decoded.get(sample)
+        if hit is not None:
+            self._loader.cancel_pending()
+            self._on_loaded(sample, hit)
+        else:
+            self._loader.submit(sample, lambda: load_sample(dataset, sample))
+
+    def prefetch(self, dataset: Dataset, sample: Sample) -> None:
+        """Decode `sample` in the background so that showing it next is immediate."""
+        if sample != self._wanted and sample not in self._decoded:
+            self._prefetcher.submit(sample, lambda: load_sample(dataset, sample))
 
     def clear(self) -> None:
         self._sample, self._image, self._gt, self._pred, self._broken = None, None, None, None, False
         self.caption.setText("")
         self.legend.set_shares(None, None)
         self._show_message(WELCOME if self.scheme is None else "No sample selected")
+
+    def show_message(self, text: str) -> None:
+        """Show `text` instead of a picture (e.g. while the first data set is being prepared)."""
+        self._show_message(text)
 
     def mode(self) -> str:
         return self._mode
@@ -180,9 +155,11 @@ class ViewerPane(QWidget):
         if mode not in MODES:
             raise ValueError(f"unknown viewer mode {mode!r}; use one of {', '.join(MODES)}")
         if mode in NEEDS_MODEL and self.predictions.predictor is None:
-            self.status_message.emit("Load a checkpoint (Model › Load checkpoint…) to see predictions and errors.")
+            self.status_message.emit(
+                "Load a checkpoint (Model › Load checkpoint…) to see predictions and errors."
+            )
         self._mode = mode
-        self.mode_buttons[mode].setChecked(True)
+        self.toolbar.set_mode(mode)
         self.legend.set_error_key_visible(mode == "error")
         self._update_caption()
         self.mode_changed.emit(mode)
@@ -236,9 +213,13 @@ class ViewerPane(QWidget):
 
     def shutdown(self) -> None:
         self._loader.wait(5000)
+        self._prefetcher.wait(5000)
 
     # --- internals -----------------------------------------------------------------------------
     def _on_loaded(self, sample: Sample, result: dict[str, Any]) -> None:
+        if sample != self._wanted:
+            return
+        self._decoded.put(sample, result, nbytes(result))
         self._sample, self._broken = sample, False
         self._image, self._gt = result["image"], result["gt"]
         self._gt_shares = result["gt_shares"]
@@ -247,7 +228,7 @@ class ViewerPane(QWidget):
             self.status_message.emit(result["note"])
         hit = self.predictions.cached(str(sample.image)) if self.predictions.predictor is not None else None
         if hit is not None:
-            self._pred = hit
+            self._pred, self._pred_shares = hit[:2], hit[2]
         else:
             self.predictions.request(str(sample.image), self._image)
         self._update_legend()
@@ -256,7 +237,13 @@ class ViewerPane(QWidget):
         self.sample_shown.emit(sample)
 
     def _on_load_failed(self, sample: Sample, exc: BaseException) -> None:
-        message = str(exc) if isinstance(exc, UserError) else f"{sample.image}: could not be shown ({type(exc).__name__}: {exc})"
+        if sample != self._wanted:
+            return
+        message = (
+            str(exc)
+            if isinstance(exc, UserError)
+            else f"{sample.image}: could not be shown ({type(exc).__name__}: {exc})"
+        )
         self._sample, self._broken = sample, True
         self._gt, self._pred, self._gt_shares = None, None, None
         self._image = placeholder_image(640, 360, f"This image cannot be shown.\n\n{message}")
@@ -266,13 +253,16 @@ class ViewerPane(QWidget):
         self.request_render()
         self.sample_shown.emit(sample)
 
-    def _on_prediction(self, key: str, mask: np.ndarray, confidence: np.ndarray) -> None:
+    def _on_prediction(self, key: str, mask: np.ndarray, confidence: np.ndarray, shares: np.ndarray) -> None:
         if self._sample is None or key != str(self._sample.image) or self._broken:
             return
         if self._image is not None and mask.shape != self._image.shape[:2]:
-            self.status_message.emit(f"The model's prediction is {mask.shape[1]}x{mask.shape[0]}, not the image's size; it is not shown.")
+            self.status_message.emit(
+                f"The model's prediction is {mask.shape[1]}x{mask.shape[0]}, not the image's size; it is not shown."
+            )
             return
         self._pred = (mask, confidence)
+        self._pred_shares = shares
         self._update_legend()
         self._update_caption()
         self.request_render()
@@ -284,7 +274,7 @@ class ViewerPane(QWidget):
 
     def _on_model_changed(self, predictor: Any) -> None:
         self.legend.set_prediction_column(predictor is not None and self._same_scheme(predictor))
-        self._update_mode_buttons()
+        self.toolbar.set_model_available(predictor is not None)
         if predictor is None and self._mode in NEEDS_MODEL:
             self.set_mode("gt")
         self.refresh_prediction()
@@ -293,17 +283,8 @@ class ViewerPane(QWidget):
         other = getattr(predictor, "scheme", None)
         return self.scheme is not None and other is not None and other.names == self.scheme.names
 
-    def _update_mode_buttons(self) -> None:
-        has_model = self.predictions.predictor is not None
-        for mode in NEEDS_MODEL:
-            button = self.mode_buttons[mode]
-            button.setEnabled(has_model)
-            tip = f"{MODE_TITLES[mode]} (key {MODES.index(mode) + 1})"
-            button.setToolTip(tip if has_model else f"{tip}: load a checkpoint first (Model menu)")
-
     def _update_legend(self) -> None:
-        pred_shares = class_shares(self._pred[0]) if self._pred is not None else None
-        self.legend.set_shares(self._gt_shares, pred_shares)
+        self.legend.set_shares(self._gt_shares, self._pred_shares if self._pred is not None else None)
 
     def _update_caption(self) -> None:
         if self._sample is None:
@@ -317,12 +298,10 @@ class ViewerPane(QWidget):
         if self.predictions.predictor is not None and not self._broken:
             parts.append("prediction ready" if self._pred is not None else "predicting…")
         if self._mode == "side":
-            parts.append("left: ground truth · right: " + ("prediction" if self.predictions.predictor is not None else "image"))
+            first, second = ("top", "bottom") if self._want_stacked() else ("left", "right")
+            other = "prediction" if self.predictions.predictor is not None else "image"
+            parts.append(f"{first}: ground truth · {second}: {other}")
         self.caption.setText("  ·  ".join(parts))
-
-    def _on_opacity_changed(self, value: int) -> None:
-        self.opacity_label.setText(f"{value}%")
-        self.request_render()
 
     def _show_message(self, text: str) -> None:
         self._picture = None
@@ -343,11 +322,33 @@ class ViewerPane(QWidget):
                 palette = self.palette(pred_scheme)
                 drawn = np.ones(256, bool)
                 drawn[pred_scheme.ignore_index] = False
-            picture = compose(self._image, self._gt, pred, self._mode, palette, self.opacity(), drawn, self.scheme.ignore_index)
+            self._stacked = self._want_stacked()
+            picture = compose(
+                self._image,
+                self._gt,
+                pred,
+                self._mode,
+                palette,
+                self.opacity(),
+                drawn,
+                self.scheme.ignore_index,
+                self._stacked,
+            )
         self._picture = picture
         self.view.set_image(to_qimage(picture))
         self._on_hover(*self._hover)
         self.frame_shown.emit()
+
+    def _want_stacked(self) -> bool:
+        if self._image is None:
+            return False
+        h, w = self._image.shape[:2]
+        return stack_side_by_side(self.view.viewport().width(), self.view.viewport().height(), w, h)
+
+    def _on_view_resized(self) -> None:
+        if self._mode == "side" and self._image is not None and self._want_stacked() != self._stacked:
+            self._update_caption()
+            self.request_render()
 
     def _on_hover(self, x: int, y: int) -> None:
         self._hover = (x, y)
@@ -357,16 +358,8 @@ class ViewerPane(QWidget):
         if x < 0 or self._image is None or self._broken or self.scheme is None:
             return ""
         h, w = self._image.shape[:2]
-        pos = source_pixel(x, y, self._mode, w, h)
+        pos = source_pixel(x, y, self._mode, w, h, self._stacked)
         if pos is None:
             return ""
-        x, y = pos
-        r, g, b = (int(v) for v in self._image[y, x])
-        parts = [f"x {x}, y {y}", f"RGB {r}, {g}, {b}"]
-        if self._gt is not None:
-            parts.append(f"ground truth: {self.scheme.name_of(int(self._gt[y, x]))}")
-        if self._pred is not None:
-            pred_scheme = getattr(self.predictions.predictor, "scheme", None) or self.scheme
-            mask, confidence = self._pred
-            parts.append(f"prediction: {pred_scheme.name_of(int(mask[y, x]))} ({100 * float(confidence[y, x]):.0f}% sure)")
-        return "  ·  ".join(parts)
+        pred_scheme = getattr(self.predictions.predictor, "scheme", None)
+        return pixel_readout(*pos, self._image, self._gt, self.scheme, self._pred, pred_scheme)

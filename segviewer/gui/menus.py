@@ -1,0 +1,101 @@
+"""The main window's menus and keyboard shortcuts (Help › Keyboard shortcuts lists these actions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from segviewer.gui import settings as prefs
+from segviewer.gui.overlay import MODE_TITLES, MODES
+
+if TYPE_CHECKING:
+    from segviewer.gui.main_window import MainWindow
+
+
+def add_action(
+    win: MainWindow,
+    menu: QMenu,
+    text: str,
+    slot: Callable[..., Any],
+    keys: Any = None,
+    checkable: bool = False,
+) -> QAction:
+    action = QAction(text, win)
+    if keys:
+        action.setShortcuts(keys if isinstance(keys, list) else [QKeySequence(keys)])
+    action.setCheckable(checkable)
+    (action.toggled if checkable else action.triggered).connect(slot)
+    menu.addAction(action)
+    win.addAction(action)  # shortcuts work while the menu bar is hidden, too
+    return action
+
+
+def build_menus(win: MainWindow) -> None:
+    """File, View, Model, Help. Sets win.recent_menu, panes_menu, mode_actions, colorblind_action, unload_action."""
+    bar = win.menuBar()
+    viewer = win.viewer
+    file_menu = bar.addMenu("&File")
+    add_action(win, file_menu, "&Open data set…", win.choose_dataset, QKeySequence.StandardKey.Open)
+    win.recent_menu = file_menu.addMenu("Open &recent")
+    win.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(win))
+    add_action(win, file_menu, "Open the &demo data set", win.open_demo)
+    file_menu.addSeparator()
+    add_action(win, file_menu, "&Quit", win.close, QKeySequence.StandardKey.Quit)
+
+    view = bar.addMenu("&View")
+    win.panes_menu = view.addMenu("&Panes")
+    view.addSeparator()
+    win.mode_actions = {}
+    group = QActionGroup(win)
+    for number, mode in enumerate(MODES, 1):
+        title = f"Show {MODE_TITLES[mode].lower()}"
+        action = add_action(win, view, title, lambda _=False, m=mode: viewer.set_mode(m), str(number))
+        action.setCheckable(True)
+        group.addAction(action)
+        win.mode_actions[mode] = action
+    view.addSeparator()
+    add_action(win, view, "More opaque overlay", lambda: viewer.set_opacity(viewer.opacity() + 0.1), "]")
+    add_action(win, view, "More transparent overlay", lambda: viewer.set_opacity(viewer.opacity() - 0.1), "[")
+    win.colorblind_action = add_action(
+        win, view, "&Colour-blind-safe colours", viewer.set_colorblind, checkable=True
+    )
+    view.addSeparator()
+    add_action(win, view, "&Fit to window", viewer.view.fit_to_window, "F")
+    add_action(win, view, "&Actual size (1:1)", viewer.view.actual_size, "Ctrl+0")
+    zoom_in = [QKeySequence("Ctrl++"), QKeySequence("+")]
+    zoom_out = [QKeySequence("Ctrl+-"), QKeySequence("-")]
+    add_action(win, view, "Zoom &in", lambda: viewer.view.zoom_by(1.25), zoom_in)
+    add_action(win, view, "Zoom &out", lambda: viewer.view.zoom_by(0.8), zoom_out)
+    view.addSeparator()
+    add_action(win, view, "&Next sample", lambda: win.dataset_pane.select_relative(1), "N")
+    add_action(win, view, "&Previous sample", lambda: win.dataset_pane.select_relative(-1), "P")
+    add_action(win, view, "Filter samples by &name", win.focus_filter, QKeySequence.StandardKey.Find)
+
+    model = bar.addMenu("&Model")
+    add_action(win, model, "&Load checkpoint…", win.choose_checkpoint, "Ctrl+L")
+    win.unload_action = add_action(win, model, "&Unload model", win.predictions.unload)
+    win.unload_action.setEnabled(False)
+
+    help_menu = bar.addMenu("&Help")
+    add_action(win, help_menu, "&Keyboard shortcuts", win.show_shortcuts, "F1")
+    add_action(win, help_menu, "&About segviewer", win.show_about)
+
+
+def fill_recent_menu(win: MainWindow) -> None:
+    menu = win.recent_menu
+    menu.clear()
+    items = prefs.recent_datasets(win.settings)
+    for item in items:
+        root = Path(item["root"])
+        scheme = item.get("scheme")
+        action = menu.addAction(f"{root.name} — {root}")
+        action.triggered.connect(lambda _=False, r=root, s=scheme: win.open_dataset(r, s))
+    if not items:
+        menu.addAction("No recent data sets").setEnabled(False)
+    else:
+        menu.addSeparator()
+        menu.addAction("Clear the list").triggered.connect(lambda: prefs.clear_recent_datasets(win.settings))
