@@ -26,7 +26,9 @@ def test_help_lists_commands_without_heavy_imports():
 
 
 def test_module_entry_point_runs():
-    out = subprocess.run([sys.executable, "-m", "segviewer", "--version"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "segviewer", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0 and out.stdout.startswith("segviewer ")
 
 

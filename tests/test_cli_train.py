@@ -12,7 +12,18 @@ from segviewer.core.checkpoint import load_checkpoint
 from segviewer.core.demo import generate_demo
 from segviewer.core.imageio import read_image, read_label, write_jpeg
 
-FAST = ["--input-size", "36x64", "--batch-size", "3", "--widths", "4,8,8,16", "--workers", "0", "--threads", "1"]
+FAST = [
+    "--input-size",
+    "36x64",
+    "--batch-size",
+    "3",
+    "--widths",
+    "4,8,8,16",
+    "--workers",
+    "0",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +67,9 @@ def test_train_prints_one_line_per_epoch(tmp_path, capsys, monkeypatch, trained)
 
 
 def test_widths_that_do_not_fit_the_model_are_a_message(tmp_path, capsys, trained):
-    code, _, err = run_cli(capsys, "train", trained[0], "--model", "segnet", "--widths", "8", "--out", tmp_path / "r")
+    code, _, err = run_cli(
+        capsys, "train", trained[0], "--model", "segnet", "--widths", "8", "--out", tmp_path / "r"
+    )
     assert code == 2 and "fixed widths" in err
 
 

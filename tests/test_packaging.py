@@ -25,7 +25,9 @@ def test_desktop_file_validates():
 
 
 def test_metainfo_validates():
-    out = _validate(["appstreamcli", "validate", "--no-net"], PACKAGING / "org.segviewer.SegViewer.metainfo.xml")
+    out = _validate(
+        ["appstreamcli", "validate", "--no-net"], PACKAGING / "org.segviewer.SegViewer.metainfo.xml"
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 

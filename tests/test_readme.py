@@ -28,4 +28,4 @@ def test_run_command_launches_segviewer():
 def test_cli_entry_point_declared():
     text = (REPO / "pyproject.toml").read_text()
     assert 'segviewer = "segviewer.cli:main"' in text
-    assert "opencv-python-headless" in text and "opencv-python\"" not in text
+    assert "opencv-python-headless" in text and 'opencv-python"' not in text

@@ -13,7 +13,14 @@ import sys
 import time
 
 MODEL_NAMES = ("segnet", "segnet-basic", "unet", "ulite")
-DEFAULTS = {"epochs": 15, "batch_size": 4, "lr": 2e-3, "lr_schedule": "cosine", "input_size": (128, 224), "patience": 5}
+DEFAULTS = {
+    "epochs": 15,
+    "batch_size": 4,
+    "lr": 2e-3,
+    "lr_schedule": "cosine",
+    "input_size": (128, 224),
+    "patience": 5,
+}
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -31,7 +38,9 @@ def parse_widths(text: str) -> list[int]:
     try:
         widths = [int(v) for v in text.split(",")]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of widths, e.g. 8,16,32,64") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a comma-separated list of widths, e.g. 8,16,32,64"
+        ) from None
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"'{text}': widths must be positive")
     return widths
@@ -48,7 +57,9 @@ def model_options(model: str, widths: list[int] | None) -> dict:
             raise UserError("--widths for segnet-basic takes one number (the width of every layer), e.g. 64")
         return {"width": widths[0]}
     if model == "segnet":
-        raise UserError("segnet has the fixed widths of VGG-16; --widths applies to ulite, unet and segnet-basic")
+        raise UserError(
+            "segnet has the fixed widths of VGG-16; --widths applies to ulite, unet and segnet-basic"
+        )
     return {"widths": widths}
 
 

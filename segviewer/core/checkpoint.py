@@ -11,15 +11,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import pickle
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from segviewer.core.atomic import atomic_write as _atomic_write
 from segviewer.core.errors import UserError
 from segviewer.core.labels import BUILTIN_SCHEMES, LabelClass, LabelScheme
 
@@ -74,44 +73,14 @@ def save_checkpoint(path: str | Path, checkpoint: dict) -> Path:
 
 
 def atomic_write(path: Path, write, kept: str = "the previous file, if any, is unchanged") -> None:
-    """Temp file in the same folder, fsync, rename: a crash or full disk never leaves half a file."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise CheckpointError(
-            f"{path.parent}: cannot write there ({exc.strerror}); choose another --out folder"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as exc:  # torch.save reports some write errors as RuntimeError
-        Path(tmp).unlink(missing_ok=True)
-        why = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-        raise CheckpointError(
-            f"{path}: could not be written ({why}); free some disk space or choose another --out folder; {kept}"
-        ) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """Atomic write whose errors are CheckpointErrors pointing at --out."""
+    _atomic_write(
+        path,
+        write,
+        error=CheckpointError,
+        fix="free some disk space or choose another --out folder",
+        kept=kept,
+    )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:

@@ -1,7 +1,8 @@
 """Choosing where to compute: CUDA, Apple MPS or CPU, and the few settings that depend on it.
 
-Mixed precision and channels_last pay off on CUDA only (on CPU they are slower or unsupported), so
-they are decided here once instead of being options a user must get right.
+Mixed precision pays off on CUDA only (bf16 autocast is ~8x slower on CPUs without bf16 hardware);
+channels_last is used on CUDA and on the CPU, where it measured ~20% faster for U-Lite training. Both
+are decided here once instead of being options a user must get right.
 """
 
 from __future__ import annotations

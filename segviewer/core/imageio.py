@@ -7,14 +7,13 @@ that the caller maps through a scheme's palette.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from segviewer.core.atomic import atomic_write
 from segviewer.core.errors import UserError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -30,7 +29,9 @@ def read_image(path: str | Path) -> np.ndarray:
     data = _read_bytes(path)
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
-        raise ImageReadError(f"{path}: not a readable image (corrupt or unsupported format); replace or remove it")
+        raise ImageReadError(
+            f"{path}: not a readable image (corrupt or unsupported format); replace or remove it"
+        )
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
@@ -105,17 +106,4 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash or full disk never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"{path}: could not be written ({exc.strerror or exc}); free some disk space or choose another folder") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, write, kept="nothing else was changed")

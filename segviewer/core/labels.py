@@ -342,28 +342,34 @@ def load_scheme_json(path: str | Path) -> LabelScheme:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LabelError(f"{path}: not a readable JSON scheme file ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("classes"), list) or not data["classes"]:
-        raise LabelError(f"{path}: a scheme file needs a non-empty \"classes\" list (see the README)")
+        raise LabelError(f'{path}: a scheme file needs a non-empty "classes" list (see the README)')
     ignore = data.get("ignore_index", 255)
     if not isinstance(ignore, int) or not 0 <= ignore <= 255:
         raise LabelError(f"{path}: ignore_index must be an integer 0..255, got {ignore!r}")
     classes, seen = [], set()
     for pos, entry in enumerate(data["classes"]):
         if not isinstance(entry, dict) or "name" not in entry or "color" not in entry:
-            raise LabelError(f"{path}: class #{pos} needs \"name\" and \"color\"")
+            raise LabelError(f'{path}: class #{pos} needs "name" and "color"')
         cid = entry.get("id", pos)
         if not isinstance(cid, int) or not 0 <= cid <= 254 or cid == ignore:
-            raise LabelError(f"{path}: class '{entry['name']}' has id {cid!r}; ids are 0..254 and not the ignore index")
+            raise LabelError(
+                f"{path}: class '{entry['name']}' has id {cid!r}; ids are 0..254 and not the ignore index"
+            )
         if cid in seen:
             raise LabelError(f"{path}: class id {cid} appears twice")
         seen.add(cid)
-        classes.append(LabelClass(cid, str(entry["name"]), _parse_color(entry["color"], path, entry["name"]), cid))
+        classes.append(
+            LabelClass(cid, str(entry["name"]), _parse_color(entry["color"], path, entry["name"]), cid)
+        )
     ids = sorted(seen)
     if ids != list(range(len(ids))):
         raise LabelError(f"{path}: class ids must be 0..{len(ids) - 1} without gaps, got {ids}")
     classes.sort(key=lambda c: c.id)
     name = str(data.get("name") or path.stem)
     void = _parse_color(data.get("void_color", [0, 0, 0]), path, "void_color")
-    return LabelScheme(name, tuple(classes), ignore, None, void, data.get("description", f"custom scheme from {path}"))
+    return LabelScheme(
+        name, tuple(classes), ignore, None, void, data.get("description", f"custom scheme from {path}")
+    )
 
 
 def _parse_color(value, path: Path, what: str) -> tuple[int, int, int]:
@@ -372,16 +378,35 @@ def _parse_color(value, path: Path, what: str) -> tuple[int, int, int]:
             return tuple(int(value[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
         except ValueError:
             pass
-    if isinstance(value, (list, tuple)) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 3
+        and all(isinstance(v, int) and 0 <= v <= 255 for v in value)
+    ):
         return tuple(value)  # type: ignore[return-value]
     raise LabelError(f"{path}: colour of '{what}' must be [r, g, b] (0..255) or \"#rrggbb\", got {value!r}")
 
 
 # A colour-blind-safe alternative palette (Okabe-Ito, then Paul Tol's muted), cycled over classes.
 COLORBLIND_SAFE = [
-    (0, 114, 178), (230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (213, 94, 0),
-    (204, 121, 167), (0, 0, 0), (51, 34, 136), (136, 204, 238), (68, 170, 153), (17, 119, 51),
-    (153, 153, 51), (221, 204, 119), (204, 102, 119), (136, 34, 85), (170, 68, 153), (221, 221, 221),
+    (0, 114, 178),
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 158, 115),
+    (240, 228, 66),
+    (213, 94, 0),
+    (204, 121, 167),
+    (0, 0, 0),
+    (51, 34, 136),
+    (136, 204, 238),
+    (68, 170, 153),
+    (17, 119, 51),
+    (153, 153, 51),
+    (221, 204, 119),
+    (204, 102, 119),
+    (136, 34, 85),
+    (170, 68, 153),
+    (221, 221, 221),
     (102, 51, 0),
 ]
 

@@ -28,7 +28,7 @@ class Predictor:
         self.device = device
         self.scheme: LabelScheme = scheme_from_json(meta["scheme"])
         self.input_size: tuple[int, int] = (int(meta["input_size"][0]), int(meta["input_size"][1]))
-        self.channels_last = device.type == "cuda"
+        self.channels_last = device.type in ("cuda", "cpu")  # measured faster on both (README)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 

@@ -114,7 +114,9 @@ def run(root: Path | str | None = None, scheme: str | None = None) -> int:
     ticker.timeout.connect(lambda: None)
     ticker.start()
     window.show()
-    QTimer.singleShot(0, window.install_panes)  # after the first paint: the window shows in well under a second
+    QTimer.singleShot(
+        0, window.install_panes
+    )  # after the first paint: the window shows in well under a second
     return int(app.exec())
 
 

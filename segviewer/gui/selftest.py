@@ -43,8 +43,12 @@ def run_self_test(out_png: Path | None = None) -> int:
             window = create_main_window(root)
             window.resize(1400, 900)
             window.show()
-            _wait(app, lambda: window.current_sample() is not None and window.viewer.current_image() is not None,
-                  60, "the first sample to show")
+            _wait(
+                app,
+                lambda: window.current_sample() is not None and window.viewer.current_image() is not None,
+                60,
+                "the first sample to show",
+            )
             steps["window_s"] = time.monotonic() - start
 
             from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
@@ -53,7 +57,9 @@ def run_self_test(out_png: Path | None = None) -> int:
 
             scheme = get_scheme("bdd100k")
             model = build_model("ulite", scheme.num_classes)
-            ckpt = save_checkpoint(tmp_path / "ulite-init.pt", make_checkpoint(model, scheme, (180, 320), 0, None))
+            ckpt = save_checkpoint(
+                tmp_path / "ulite-init.pt", make_checkpoint(model, scheme, (180, 320), 0, None)
+            )
             window.load_checkpoint(ckpt)
             _wait(app, lambda: window.viewer.current_prediction() is not None, 120, "the prediction")
             steps["prediction_s"] = time.monotonic() - start

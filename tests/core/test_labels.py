@@ -66,7 +66,9 @@ def test_unknown_colour_error_names_colour_and_position():
     s = get_scheme("bdd100k")
     rgb = s.colorize(np.zeros((3, 4), np.uint8))
     rgb[2, 1] = (1, 2, 3)
-    with pytest.raises(LabelError, match=r"\(1, 2, 3\) at \(x=1, y=2\).*mask\.png|mask\.png.*\(1, 2, 3\) at \(x=1, y=2\)"):
+    with pytest.raises(
+        LabelError, match=r"\(1, 2, 3\) at \(x=1, y=2\).*mask\.png|mask\.png.*\(1, 2, 3\) at \(x=1, y=2\)"
+    ):
         s.decolorize(rgb, source="mask.png")
 
 
@@ -78,9 +80,15 @@ def test_invalid_values():
 
 def test_custom_scheme_json(tmp_path):
     path = tmp_path / "roads.json"
-    path.write_text(json.dumps({"name": "roads", "ignore_index": 255,
-                                "classes": [{"name": "road", "color": [128, 64, 128]},
-                                            {"name": "car", "color": "#00008e"}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "roads",
+                "ignore_index": 255,
+                "classes": [{"name": "road", "color": [128, 64, 128]}, {"name": "car", "color": "#00008e"}],
+            }
+        )
+    )
     s = get_scheme(path)
     assert s.name == "roads" and s.names == ["road", "car"]
     assert s.classes[1].color == (0, 0, 142)

@@ -220,7 +220,9 @@ def test_decode_cache_skips_decoding_and_notices_changed_files(demo, tmp_path, m
     data = SegmentationSet(dataset, samples, (18, 32), tmp_path / "cache")
     first = [data[i] for i in range(2)]
     decoded = []
-    monkeypatch.setattr(SegmentationSet, "_decode", lambda self, s: decoded.append(s) or np.zeros((18, 32, 4), np.uint8))
+    monkeypatch.setattr(
+        SegmentationSet, "_decode", lambda self, s: decoded.append(s) or np.zeros((18, 32, 4), np.uint8)
+    )
     again = [data[i] for i in range(2)]
     assert decoded == []  # served from the cache
     for (im1, m1, _), (im2, m2, _) in zip(first, again, strict=True):
