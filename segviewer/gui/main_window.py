@@ -147,9 +147,11 @@ class MainWindow(QMainWindow):
         self.training_pane.training_finished.connect(
             lambda _event: self.evaluation_pane.set_runs_folder(form.runs_folder())
         )
-        docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
-        if docks:
-            docks[0].raise_()
+        state = self.settings.value("window/state")
+        if state is None or not self.restoreState(state):  # the saved layout, now that these docks exist
+            docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
+            if docks:
+                docks[0].raise_()
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
         self._close_checks.append(check)
