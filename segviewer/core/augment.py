@@ -12,13 +12,13 @@ import functools
 import json
 import os
 import random
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from segviewer.core.atomic import atomic_write
 from segviewer.core.augment_looks import _compose
 from segviewer.core.errors import UserError
 
@@ -187,21 +187,13 @@ def load_preset(name_or_path: str | Path) -> Preset:
 
 def save_preset(preset: Preset, path: str | Path) -> None:
     """Write atomically, so a crash or a full disk never leaves half a preset behind."""
-    path = Path(path)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(preset.to_json())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        raise UserError(
-            f"{path}: could not save the preset ({exc.strerror or exc}); choose another folder or free disk space"
-        ) from None
+    atomic_write(
+        path,
+        lambda f: f.write(preset.to_json().encode("utf-8")),
+        what="could not save the preset",
+        fix="choose another folder or free disk space",
+        create_folder=False,
+    )
 
 
 class Augmenter:

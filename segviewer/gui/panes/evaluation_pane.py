@@ -8,11 +8,9 @@ mistake, and every image sorted worst first. Choosing an image asks the viewer t
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,6 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segviewer.core.atomic import atomic_write
+from segviewer.core.errors import UserError
 from segviewer.gui.eval_runner import EvaluationRunner, ModelEvaluation
 from segviewer.gui.panes.confusion_view import ConfusionMatrixView
 from segviewer.gui.panes.evaluation_table import (
@@ -45,8 +45,6 @@ from segviewer.gui.panes.evaluation_table import (
     _compact_rows,
     _csv,
     _markdown,
-    _usual_mode,
-    _write_atomic,
     fmt3,
 )
 from segviewer.gui.training_runner import BackgroundCall
@@ -387,21 +385,18 @@ class EvaluationPane(QWidget):
         fmt = fmt or ("markdown" if path.suffix.lower() in (".md", ".markdown") else "csv")
         rows = self.table_rows()
         text = _markdown(rows) if fmt == "markdown" else _csv(rows)
-        _write_atomic(path, text.encode("utf-8"))
+        _export_atomic(path, text.encode("utf-8"))
         return path
 
     def export_matrix_png(self, path: str | Path) -> Path:
         """Save the shown confusion matrix as a PNG at a readable size, atomically."""
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-        os.close(fd)
-        _usual_mode(tmp)
-        try:
-            if not self.matrix_view.render_image().save(tmp, "PNG"):
-                raise OSError(f"could not write {path}")
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not self.matrix_view.render_image().save(buffer, "PNG"):
+            raise UserError(f"{path}: the confusion matrix could not be encoded as PNG")
+        _export_atomic(path, bytes(data))
         return path
 
     # --- choices ---------------------------------------------------------------------------------
@@ -647,12 +642,24 @@ class EvaluationPane(QWidget):
     def _export(self, write, path: str) -> None:
         try:
             write()
+        except UserError as exc:
+            self._show_message(str(exc), error=True)
         except OSError as exc:
             self._show_message(
                 f"{path}: could not be saved ({exc.strerror or exc}); choose another folder.", error=True
             )
         else:
             self._show_message(f"Saved {path}")
+
+
+def _export_atomic(path: Path, data: bytes) -> None:
+    atomic_write(
+        path,
+        lambda f: f.write(data),
+        what="could not be saved",
+        fix="choose another folder",
+        create_folder=False,
+    )
 
 
 def _family(model: str) -> str:
