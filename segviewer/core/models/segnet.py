@@ -24,7 +24,24 @@ VGG16_BLOCKS: tuple[tuple[int, ...], ...] = (
 )
 
 
-class SegNet(SegmentationModel):
+class _IndexUnpoolingModel(SegmentationModel):
+    """Shared forward pass: each encoder is followed by index-keeping max pooling; each decoder starts
+    by unpooling with the indices of its mirror encoder. Subclasses set encoders, decoders, pool,
+    unpool and classifier."""
+
+    def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
+        indices, sizes = [], []
+        for encoder in self.encoders:
+            x = encoder(x)
+            sizes.append(x.shape[-2:])
+            x, idx = self.pool(x)
+            indices.append(idx)
+        for decoder in self.decoders:
+            x = decoder(self.unpool(x, indices.pop(), output_size=sizes.pop()))
+        return self.classifier(x)
+
+
+class SegNet(_IndexUnpoolingModel):
     """SegNet as published: VGG16-BN encoder (13 convs), mirrored decoder, index unpooling.
 
     Each decoder block unpools with its encoder block's indices and then runs conv-BN-ReLU layers
@@ -58,18 +75,6 @@ class SegNet(SegmentationModel):
         self.unpool = nn.MaxUnpool2d(2, 2)
         self.classifier = nn.Conv2d(VGG16_BLOCKS[0][0], num_classes, 1)
 
-    def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
-        indices, sizes = [], []
-        for encoder in self.encoders:
-            x = encoder(x)
-            sizes.append(x.shape[-2:])
-            x, idx = self.pool(x)
-            indices.append(idx)
-        for decoder in self.decoders:
-            x = self.unpool(x, indices.pop(), output_size=sizes.pop())
-            x = decoder(x)
-        return self.classifier(x)
-
     def encoder_convs(self) -> list[tuple[nn.Conv2d, nn.BatchNorm2d]]:
         """The 13 (conv, batch norm) pairs of the encoder, in VGG16 order."""
         return [(layer[0], layer[1]) for block in self.encoders for layer in block]
@@ -79,7 +84,7 @@ class SegNet(SegmentationModel):
         load_vgg16_bn(self, path)
 
 
-class SegNetBasic(SegmentationModel):
+class SegNetBasic(_IndexUnpoolingModel):
     """SegNet Basic: 4 encoders and 4 decoders of 64 7x7 filters, index unpooling.
 
     Encoders are conv-BN-ReLU then 2x2 max pooling that keeps its indices; decoders unpool with those
@@ -103,17 +108,6 @@ class SegNetBasic(SegmentationModel):
         self.pool = nn.MaxPool2d(2, 2, return_indices=True)
         self.unpool = nn.MaxUnpool2d(2, 2)
         self.classifier = nn.Conv2d(width, num_classes, 1)
-
-    def forward_padded(self, x: torch.Tensor) -> torch.Tensor:
-        indices, sizes = [], []
-        for encoder in self.encoders:
-            x = encoder(x)
-            sizes.append(x.shape[-2:])
-            x, idx = self.pool(x)
-            indices.append(idx)
-        for decoder in self.decoders:
-            x = decoder(self.unpool(x, indices.pop(), output_size=sizes.pop()))
-        return self.classifier(x)
 
 
 class PretrainedWeightsError(UserError):
