@@ -32,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--self-test-out", metavar="PNG", help="where --self-test saves its screenshot")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"segviewer.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"segviewer.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.add_parser(sub)
+        importlib.import_module(f"segviewer.commands.{name}").add_parser(sub)
     return parser
 
 
@@ -52,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_self_test(args.self_test_out)
     if args.command is None:
-        if "gui" not in parser._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
-            parser.print_help()
-            return 0
-        args = parser.parse_args(["gui", *(argv or sys.argv[1:])])
+        args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
     try:
         return int(args.func(args) or 0)
     except UserError as exc:
