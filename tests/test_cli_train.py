@@ -34,8 +34,21 @@ def trained(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("SEGVIEWER_CACHE_DIR", str(base / "cache"))
     codes = [
-        main(["train", str(root), "--model", "ulite", "--epochs", "1", "--out", str(base / name), *FAST])
-        for name in ("run-a", "run-b")
+        main(
+            [
+                "train",
+                str(root),
+                "--model",
+                "ulite",
+                "--epochs",
+                "1",
+                "--out",
+                str(base / name),
+                *FAST,
+                *extra,
+            ]
+        )
+        for name, extra in (("run-a", []), ("run-b", ["--loss", "ce+dice", "--class-weights", "sqrt"]))
     ]
     mp.undo()
     assert codes == [0, 0]
@@ -146,3 +159,20 @@ def test_cli_defaults_are_the_engine_defaults():
 
     cfg = TrainConfig(root=".")
     assert DEFAULTS == {key: getattr(cfg, key) for key in DEFAULTS}
+
+
+def test_loss_and_class_weighting_reach_the_run_config(trained):
+    _, run_a, run_b = trained
+    a = json.loads((run_a / "config.json").read_text())
+    b = json.loads((run_b / "config.json").read_text())
+    assert (a["loss"], a["class_weights"]) == ("ce", "none")
+    assert (b["loss"], b["class_weights"]) == ("ce+dice", "sqrt")
+    weights = load_checkpoint(run_b / "last.pt")["train_state"]["class_weights"]
+    assert len(weights) == 19 and max(weights) > min(weights)  # the median weights, kept for resume
+
+
+def test_bare_class_weights_flag_means_median_frequency():
+    from segviewer.cli import build_parser
+
+    args = build_parser().parse_args(["train", "ROOT", "--class-weights", "--patience", "0"])
+    assert args.class_weights == "median" and args.loss == "ce"

@@ -112,7 +112,22 @@ def add_parser(subparsers) -> None:
         metavar="W1,W2,...",
         help="channel widths: U-Lite takes 4 (default 16,32,64,128), U-Net 5, SegNet Basic 1",
     )
-    p.add_argument("--class-weights", action="store_true", help="median frequency class balancing (SegNet)")
+    p.add_argument(
+        "--class-weights",
+        nargs="?",
+        const="median",
+        default="none",
+        choices=("none", "median", "sqrt"),
+        help="weight rare classes up: median (median frequency balancing, as SegNet; the bare flag) or "
+        "sqrt (its square root, gentler: fewer false positives on rare classes)",
+    )
+    p.add_argument(
+        "--loss",
+        choices=("ce", "ce+dice"),
+        default="ce",
+        help="ce: cross-entropy (the paper); ce+dice: plus a soft Dice term that weighs every class "
+        "alike (default: %(default)s)",
+    )
     p.add_argument("--augment", metavar="PRESET", help="augmentation preset name or JSON file")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<model>-<date-time>)")
@@ -140,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         input_size=tuple(args.input_size),
         patience=args.patience,
         class_weights=args.class_weights,
+        loss=args.loss,
         augment=args.augment,
         device=args.device,
         out=args.out,

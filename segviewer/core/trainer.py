@@ -141,6 +141,7 @@ class _Trainer:
 
     # --- the run -----------------------------------------------------------------------------------
     def run(self, should_stop: Callable[[], bool]) -> Iterator[ev.Event]:
+        from segviewer.core.losses import build_criterion, class_weighting, loss_weights
         from segviewer.core.models import count_parameters
 
         yield from self._setup()
@@ -158,14 +159,16 @@ class _Trainer:
             count_parameters(self.model),
             self.start_epoch,
         )
-        if cfg.class_weights and self.class_weights is None:
+        weighting = class_weighting(cfg.class_weights)
+        if weighting != "none" and self.class_weights is None:
             weights = yield from self._compute_class_weights(should_stop)
             if weights is None:
                 yield from self._finish(stopped=True)
                 return
             self.class_weights = weights
-        weight = torch.tensor(self.class_weights, device=self.device) if cfg.class_weights else None
-        self.criterion = torch.nn.CrossEntropyLoss(weight=weight, ignore_index=self.scheme.ignore_index)
+        weights = loss_weights(self.class_weights, weighting)
+        weight = torch.tensor(weights, device=self.device) if weights is not None else None
+        self.criterion = build_criterion(cfg.loss, weight, self.scheme.ignore_index)
         if self.early_stopped:
             yield from self._finish(status="early_stopped")
             return
@@ -351,10 +354,13 @@ class _Trainer:
 
     def _diverged(self, epoch: int, step: int) -> ev.Failed:
         best = self.run_dir / "best.pt"
+        from segviewer.core.losses import class_weighting
+
         kept = f"; the best checkpoint so far is kept ({best})" if best.is_file() else ""
+        weighted = class_weighting(self.cfg.class_weights) != "none"
         message = (
             f"training diverged: loss became NaN at epoch {epoch} step {step}; lower --lr (now {self.cfg.lr:g})"
-            f"{' or turn off --class-weights' if self.cfg.class_weights else ''}{kept}"
+            f"{' or turn off --class-weights' if weighted else ''}{kept}"
         )
         self.write_status("failed", message)
         return ev.Failed(message)
@@ -427,12 +433,19 @@ class _Trainer:
 
 
 def _check_config(cfg: TrainConfig) -> None:
+    from segviewer.core.losses import LOSSES, class_weighting
     from segviewer.core.models import MODELS
 
     if cfg.model not in MODELS:
         raise UserError(f"unknown model '{cfg.model}'; use one of {', '.join(MODELS)}")
     if cfg.epochs < 1 or cfg.batch_size < 1:
         raise UserError("--epochs and --batch-size must be at least 1")
+    if cfg.loss not in LOSSES:
+        raise UserError(f"unknown loss '{cfg.loss}'; use one of {', '.join(LOSSES)}")
+    try:
+        class_weighting(cfg.class_weights)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     if cfg.lr_schedule not in ("constant", "cosine"):
         raise UserError(f"unknown learning rate schedule '{cfg.lr_schedule}'; use constant or cosine")
     if not (cfg.lr >= 0 and math.isfinite(cfg.lr)):

@@ -37,7 +37,8 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # decays to 0 over `epochs`, per step; or "constant" (Keras-like)
     input_size: tuple[int, int] = (128, 224)  # the paper used 360x640; see the README for CPU figures
     patience: int = 5  # epochs without a better validation mIoU before stopping; 0 = never stop early
-    class_weights: bool = False  # median frequency balancing (SegNet)
+    class_weights: bool | str = False  # "median" (SegNet; True), "sqrt" (gentler) or "none" (False)
+    loss: str = "ce"  # "ce" (the paper) or "ce+dice" (see losses.py)
     augment: str | None = None  # preset name or JSON path
     device: str = "auto"
     out: str | None = None  # run folder; None: runs/<model>-<YYYYmmdd-HHMMSS> in the current folder

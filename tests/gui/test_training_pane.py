@@ -304,3 +304,14 @@ def test_eta_and_durations_read_naturally():
     resumed.reset(epochs=4, steps=10, start_epoch=3)
     resumed.on_batch(3, 5, 10)
     assert resumed.fraction_done() == 0.25
+
+
+def test_form_sets_loss_and_class_weighting_and_reads_old_configs(pane):
+    form = pane.form
+    assert form.values()["class_weights"] == "none" and form.values()["loss"] == "ce"
+    form.set_values({"class_weights": True, "loss": "ce+dice"})  # an older run's config.json held a bool
+    assert form.class_weights.currentText() == "Strong" and form.loss.currentText() == "Cross-entropy + Dice"
+    form.set_values({"class_weights": "sqrt"})
+    assert form.values()["class_weights"] == "sqrt"
+    form.set_values({"class_weights": "bogus"})  # a hand-edited config keeps the current choice
+    assert form.values()["class_weights"] == "sqrt"

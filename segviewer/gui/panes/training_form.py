@@ -16,7 +16,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QGridLayout,
@@ -35,6 +34,8 @@ from segviewer.gui.training_runner import BackgroundCall
 MODEL_ORDER = ("ulite", "segnet-basic", "unet", "segnet")
 MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}
 LEARNING_RATES = ("0.01", "0.003", "0.001", "0.0003", "0.0001")
+CLASS_WEIGHTINGS = (("Off", "none"), ("Gentle", "sqrt"), ("Strong", "median"))
+LOSS_CHOICES = (("Cross-entropy", "ce"), ("Cross-entropy + Dice", "ce+dice"))
 FALLBACK_DEFAULTS = {
     "model": "ulite",
     "epochs": 20,
@@ -111,9 +112,19 @@ class SettingsForm(QGroupBox):
         self.patience.setToolTip(
             "Stop when validation mIoU has not improved for this many epochs (0 = never)"
         )
-        self.class_weights = QCheckBox("Balance rare classes")
+        self.class_weights = QComboBox()
+        for text, value in CLASS_WEIGHTINGS:
+            self.class_weights.addItem(text, value)
         self.class_weights.setToolTip(
-            "Weight the loss by median frequency balancing, so small classes such as poles count more"
+            "Weight the loss so that small classes such as poles count more. Strong: median "
+            "frequency balancing (SegNet), which over-predicts rare classes; Gentle: its square root"
+        )
+        self.loss = QComboBox()
+        for text, value in LOSS_CHOICES:
+            self.loss.addItem(text, value)
+        self.loss.setToolTip(
+            "Cross-entropy is the paper's loss; adding Dice counts every class alike, "
+            "so small classes get more say"
         )
         self.augment = QComboBox()
         self.augment.addItem("none", None)
@@ -130,7 +141,7 @@ class SettingsForm(QGroupBox):
         self.run_hint = QLabel()
         self.run_hint.setStyleSheet("color: palette(mid);")
 
-        for combo in (self.model, self.lr, self.augment, self.device):
+        for combo in (self.model, self.lr, self.augment, self.device, self.class_weights, self.loss):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
         grid = QGridLayout(self)
@@ -146,13 +157,14 @@ class SettingsForm(QGroupBox):
         _row(grid, 3, "Learning rate", self.lr, col=2)
         _row(grid, 4, "Stop early after", self.patience)
         _row(grid, 4, "Augmentation", self.augment, col=2)
-        _row(grid, 5, "Device", self.device)
-        grid.addWidget(self.class_weights, 5, 2, 1, 2)
+        _row(grid, 5, "Loss", self.loss)
+        _row(grid, 5, "Rare classes", self.class_weights, col=2)
+        _row(grid, 6, "Device", self.device)
         folder = QHBoxLayout()
         folder.addWidget(self.folder, 1)
         folder.addWidget(self.browse)
-        _row(grid, 6, "Save runs in", folder, span=3)
-        grid.addWidget(self.run_hint, 7, 1, 1, 3)
+        _row(grid, 7, "Save runs in", folder, span=3)
+        grid.addWidget(self.run_hint, 8, 1, 1, 3)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         self.set_values(defaults)
@@ -174,7 +186,8 @@ class SettingsForm(QGroupBox):
             "epochs": self.epochs.value(),
             "lr": lr,
             "patience": self.patience.value(),
-            "class_weights": self.class_weights.isChecked(),
+            "class_weights": self.class_weights.currentData(),
+            "loss": self.loss.currentData(),
             "augment": self.augment.currentData(),
             "device": self.device.currentData() or "auto",
         }
@@ -199,7 +212,14 @@ class SettingsForm(QGroupBox):
         if "lr" in config:
             self.lr.setCurrentText(f"{float(config['lr']):g}")
         if "class_weights" in config:
-            self.class_weights.setChecked(bool(config["class_weights"]))
+            from segviewer.core.losses import class_weighting
+
+            try:
+                _select(self.class_weights, class_weighting(config["class_weights"]))
+            except ValueError:
+                pass  # a config.json edited by hand: keep the current choice
+        if "loss" in config:
+            _select(self.loss, config["loss"])
         if "augment" in config:
             if config["augment"] and self.augment.findData(config["augment"]) < 0:
                 self.augment.addItem(Path(str(config["augment"])).stem, config["augment"])
