@@ -51,7 +51,10 @@ def train_speed(args, device: torch.device, num_classes: int = 19) -> dict:
     fmt = torch.channels_last if args.channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=255)
+    from segviewer.core.losses import build_criterion
+
+    loss_fn = build_criterion(args.loss, None, 255)
+    forward = torch.compile(model) if args.compile else model
     x = torch.randn(args.batch_size, 3, h, w, device=device).contiguous(memory_format=fmt)
     y = torch.randint(0, num_classes, (args.batch_size, h, w), device=device)
     dtype = None
@@ -62,7 +65,7 @@ def train_speed(args, device: torch.device, num_classes: int = 19) -> dict:
     def step() -> None:
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            out = model(x)
+            out = forward(x)
         loss = loss_fn(out.float(), y)
         if scaler:
             scaler.scale(loss).backward()
@@ -72,9 +75,11 @@ def train_speed(args, device: torch.device, num_classes: int = 19) -> dict:
             loss.backward()
             opt.step()
 
+    t0 = time.perf_counter()
     for _ in range(args.warmup):
         step()
     _sync(device)
+    warmup_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in range(args.steps):
         step()
@@ -87,6 +92,7 @@ def train_speed(args, device: torch.device, num_classes: int = 19) -> dict:
         "train_images_per_s": round(ips, 2),
         "seconds_per_step": round(seconds / args.steps, 4),
         "achieved_gflops_per_s": round(3 * fwd * ips, 1),
+        "warmup_seconds": round(warmup_seconds, 2),  # includes compiling with --compile
     }
 
 
@@ -133,6 +139,10 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--amp", action="store_true")
+    p.add_argument("--loss", choices=("ce", "ce+dice"), default="ce")
+    p.add_argument(
+        "--compile", action="store_true", help="torch.compile the model (needs a C++ compiler on CPU)"
+    )
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--pipeline-images", type=int, default=48)
     p.add_argument("--no-pipeline", action="store_true", help="skip the data loading measurement")
@@ -149,6 +159,8 @@ def main() -> None:
         "threads": threads,
         "channels_last": args.channels_last,
         "amp": bool(args.amp and device.type == "cuda"),
+        "loss": args.loss,
+        "compile": args.compile,
         "torch": torch.__version__,
     }
     result.update(train_speed(args, device))
