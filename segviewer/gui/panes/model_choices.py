@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from segviewer.gui.training_runner import BackgroundCall
+from segviewer.gui.background_call import BackgroundCall
 
 BROWSE = "__browse__"
 EMPTY_TEXTS = ("— choose a model —", "— none —")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core.runs import RunInfo, list_runs
-from segviewer.gui.training_runner import BackgroundCall
+from segviewer.gui.background_call import BackgroundCall
 
 COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
 MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}

@@ -1,19 +1,15 @@
 """The training pane: choose a model and its settings, train in the background, watch it learn.
 
 Widgets only: the training itself is core/training.py's generator, run by gui/training_runner.py;
-its events arrive here as queued signals. Batch events are coalesced and drawn at most 10 times a
-second so a fast run never floods the event loop.
+its events arrive here as queued signals and are handled in training_pane_events.py. Batch events are
+coalesced and drawn at most 10 times a second so a fast run never floods the event loop.
 """
 
 from __future__ import annotations
 
-import html
-import math
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -32,18 +28,12 @@ from segviewer.core.runs import RunInfo, new_run_dir
 from segviewer.gui.panes.runs_pane import RunsPane
 from segviewer.gui.panes.training_charts import ClassIouTable, TrainingCurves
 from segviewer.gui.panes.training_form import SettingsForm
-from segviewer.gui.training_runner import (
-    EtaEstimator,
-    create_runner,
-    format_duration,
-    preload_training_modules,
-)
+from segviewer.gui.panes.training_pane_events import ERROR_COLOR, TrainingEventsMixin
+from segviewer.gui.training_eta import EtaEstimator
+from segviewer.gui.training_runner import create_runner, preload_training_modules
 
 REFRESH_MS = 100  # coalesced redraws: at most ~10 per second
 HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before torch & co. are imported on the UI thread
-ERROR_COLOR = "#c62828"
-WARNING_COLOR = "#b26a00"
-GOOD_COLOR = "#2e7d32"
 
 
 def ask_stop_training(parent: QWidget | None) -> bool:
@@ -63,7 +53,7 @@ def ask_stop_training(parent: QWidget | None) -> bool:
     return box.clickedButton() is stop
 
 
-class TrainingPane(QWidget):
+class TrainingPane(TrainingEventsMixin, QWidget):
     """Settings form, Start / Pause / Stop, progress with ETA, live curves, class IoU, log, past runs."""
 
     best_checkpoint_saved = Signal(str)  # only while "Auto-refresh viewer" is checked
@@ -242,112 +232,6 @@ class TrainingPane(QWidget):
         preload_training_modules()  # torch & co. on the UI thread, before any worker needs them
         self.form.load_choices()
 
-    # --- events from the runner -------------------------------------------------------------
-    def _on_event(self, event) -> None:
-        handler = getattr(self, f"_on_{type(event).__name__.lower()}", None)
-        if handler is not None:
-            handler(event)
-
-    def _on_started(self, event: ev.Started) -> None:
-        self._started = event
-        self._eta.reset(int(event.config.get("epochs", 1)), event.steps_per_epoch, event.start_epoch)
-        if event.start_epoch > 1:
-            self.curves.load_history(Path(event.run_dir) / "metrics.csv", event.start_epoch)
-        self._log(
-            f"Training on {event.device}: {event.num_train} training and {event.num_val} validation images, "
-            f"{event.steps_per_epoch} batches per epoch, {event.parameters:,} parameters"
-        )
-        self._show_status(f"Training on {event.device}")
-        self.runs.refresh()
-
-    def _on_batch(self, event: ev.Batch) -> None:
-        self._last_batch = event
-        self._eta.on_batch(event.epoch, event.step, event.steps)
-        self.curves.add_batch(event.epoch - 1 + event.step / max(1, event.steps), event.loss)
-        self._dirty = True
-
-    def _on_epoch(self, event: ev.Epoch) -> None:
-        self._eta.on_epoch(event.epoch, event.seconds)
-        self.curves.add_epoch(event)
-        self.iou_table.show_epoch(event)
-        if event.is_best and _finite(event.val_miou):
-            self._best = (event.val_miou, event.epoch)
-        best = " — new best" if event.is_best else ""
-        self._log(
-            f"Epoch {event.epoch} of {event.epochs}: training loss {event.train_loss:.3f}, validation loss "
-            f"{event.val_loss:.3f}, validation mIoU {_fmt(event.val_miou)}{best} ({format_duration(event.seconds)})",
-            GOOD_COLOR if event.is_best else None,
-        )
-        self._dirty = True
-
-    def _on_checkpointsaved(self, event: ev.CheckpointSaved) -> None:
-        if not event.best:
-            return
-        self._log(f"Saved best model (mIoU {_fmt(event.val_miou)}) to {event.path}")
-        if self.auto_refresh.isChecked():
-            self.best_checkpoint_saved.emit(event.path)
-
-    def _on_earlystopped(self, event: ev.EarlyStopped) -> None:
-        self._log(
-            f"Early stopping after epoch {event.epoch}: no better validation mIoU since epoch "
-            f"{event.best_epoch} ({_fmt(event.best_miou)})"
-        )
-
-    def _on_warning(self, event: ev.Warning) -> None:
-        self._log(f"Warning: {event.message}", WARNING_COLOR)
-
-    def _on_finished(self, event: ev.Finished) -> None:
-        how = "Stopped" if event.stopped_by_user else "Finished"
-        best = (
-            f"best validation mIoU {_fmt(event.best_miou)} at epoch {event.best_epoch}"
-            if event.best_epoch
-            else "no checkpoint yet"
-        )
-        self._log(f"{how} after {event.epochs_run} epoch(s): {best}. Run folder: {event.run_dir}", GOOD_COLOR)
-        self._show_status(f"{how}: {best}.", None if event.stopped_by_user else GOOD_COLOR)
-        if not event.stopped_by_user:
-            self.progress.setValue(self.progress.maximum())
-            self.progress.setFormat("Done")
-        self.training_finished.emit(event)
-
-    def _on_failed(self, event: ev.Failed) -> None:
-        details = "".join(f"\n  {d}" for d in event.details)
-        self._log(f"Training failed: {event.message}{details}", ERROR_COLOR)
-        self._show_status(f"Training failed: {event.message}", ERROR_COLOR)
-        self.progress.setFormat("Failed")
-        self.training_finished.emit(event)
-
-    def _on_runner_finished(self) -> None:
-        self._refresh(force=True)
-        self._timer.stop()
-        self._stopping = False
-        self.runs.set_running(None)
-        self.runs.refresh()
-        self._update_buttons()
-
-    # --- view updates -----------------------------------------------------------------------
-    def _refresh(self, force: bool = False) -> None:
-        if not (self._dirty or force):
-            return
-        self._dirty = False
-        self.curves.flush()
-        batch = self._last_batch
-        if batch is not None and self.is_training():
-            epochs = self._eta.epochs
-            eta = self._eta.eta_seconds()
-            self.progress.setValue(int(self._eta.fraction_done() * self.progress.maximum()))
-            self.progress.setFormat(
-                f"Epoch {batch.epoch} of {epochs} · batch {batch.step} of {batch.steps} · "
-                f"{format_duration(eta)} left · {batch.images_per_s:.1f} images/s"
-            )
-
-    def _reset_views(self, resume_run: RunInfo | None) -> None:
-        self._started, self._last_batch, self._best, self._dirty = None, None, None, False
-        self.curves.clear()
-        self.iou_table.clear_rows()
-        self.progress.setValue(0)
-        self.progress.setFormat("Starting…")
-
     def _toggle_pause(self) -> None:
         if not self.is_training():
             return
@@ -371,25 +255,6 @@ class TrainingPane(QWidget):
 
     def _on_runs_folder_changed(self, folder: Path) -> None:
         self.runs.set_folder(folder)
-
-    def _show_status(self, text: str, color: str | None = None) -> None:
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet(f"color: {color};" if color else "")
-
-    def _log(self, text: str, color: str | None = None) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        body = html.escape(text).replace("\n", "<br>")
-        if color:
-            body = f'<span style="color:{QColor(color).name()}">{body}</span>'
-        self.log_view.appendHtml(f'<span style="color:#777">[{stamp}]</span> {body}')
-
-
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def _fmt(value) -> str:
-    return f"{value:.3f}" if _finite(value) else "—"
 
 
 def install_training_pane(window) -> TrainingPane:
