@@ -10,6 +10,11 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 log = logging.getLogger(__name__)
 
+# Every started call thread until it has been waited for on the UI thread. Qt aborts the process when
+# a QThread object is destroyed while its thread runs, which would happen if the owner of a
+# BackgroundCall were deleted (and Python dropped the owner's references) mid-call.
+_ALIVE: set[QThread] = set()
+
 
 class _CallThread(QThread):
     """Runs one call; the result is read on the UI thread after `finished` (no Python object
@@ -41,6 +46,7 @@ class BackgroundCall(QObject):
     def submit(self, token: Any, fn, *args) -> None:
         thread = _CallThread(fn, args)
         self._threads[thread] = token
+        _ALIVE.add(thread)
         thread.finished.connect(self._on_finished)  # a bound slot: dropped if this object is deleted
         thread.start()
 
@@ -50,6 +56,7 @@ class BackgroundCall(QObject):
         if token is None:
             return
         thread.wait()
+        _ALIVE.discard(thread)
         thread.deleteLater()
         self.done.emit(token, thread.result)
 
@@ -57,6 +64,7 @@ class BackgroundCall(QObject):
         """Wait for running calls; their results are dropped."""
         for thread in list(self._threads):
             thread.finished.disconnect(self._on_finished)
-            thread.wait(int(timeout_s * 1000))
-            thread.deleteLater()
+            if thread.wait(int(timeout_s * 1000)):
+                _ALIVE.discard(thread)
+                thread.deleteLater()
         self._threads.clear()

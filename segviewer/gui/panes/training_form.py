@@ -61,12 +61,17 @@ def engine_defaults() -> dict:
 
 
 def count_model_parameters(names: tuple[str, ...], num_classes: int) -> dict[str, int]:
-    """Parameter count per model (built once on the CPU; cached for the session)."""
+    """Parameter count per model, cached for the session. The models are built on torch's "meta"
+    device: shapes only, no memory and no initialisation kernels running on a helper thread."""
+    import torch
+
     from segviewer.core.models import build_model, count_parameters
 
     for name in names:
         if (name, num_classes) not in _PARAMETERS:
-            _PARAMETERS[(name, num_classes)] = count_parameters(build_model(name, num_classes))
+            with torch.device("meta"):
+                model = build_model(name, num_classes)
+            _PARAMETERS[(name, num_classes)] = count_parameters(model)
     return {name: _PARAMETERS[(name, num_classes)] for name in names}
 
 

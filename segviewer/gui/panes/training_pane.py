@@ -134,6 +134,7 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         self._timer.timeout.connect(self._refresh)
         self._update_buttons()
         self.runs.set_folder(self.form.runs_folder())
+        self._shut_down = False
         QTimer.singleShot(HEAVY_IMPORT_DELAY_MS, self._load_heavy_parts)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
@@ -200,6 +201,7 @@ class TrainingPane(TrainingEventsMixin, QWidget):
 
     def shutdown(self) -> None:
         """Stop any run and wait for every helper thread (tests; the window's close)."""
+        self._shut_down = True
         if self.is_training():
             self.runner.stop()
             if not self.runner.wait(600.0):
@@ -229,6 +231,8 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         return TrainConfig.from_json(values)
 
     def _load_heavy_parts(self) -> None:
+        if self._shut_down:  # closed before the timer fired: start no helper thread any more
+            return
         preload_training_modules()  # torch & co. on the UI thread, before any worker needs them
         self.form.load_choices()
 
