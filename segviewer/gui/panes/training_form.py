@@ -92,9 +92,7 @@ class SettingsForm(QGroupBox):
 
         self.dataset_label = QLabel("Data set: none open")
         self.dataset_label.setWordWrap(True)
-        self.model = QComboBox()
-        for name in MODEL_ORDER:
-            self.model.addItem(MODEL_TITLES[name], name)
+        self.model = _choices([(MODEL_TITLES[name], name) for name in MODEL_ORDER])
         self.model.setToolTip(
             "U-Lite is small and fast (the paper's model); SegNet and U-Net are large and need a GPU"
         )
@@ -117,16 +115,12 @@ class SettingsForm(QGroupBox):
         self.patience.setToolTip(
             "Stop when validation mIoU has not improved for this many epochs (0 = never)"
         )
-        self.class_weights = QComboBox()
-        for text, value in CLASS_WEIGHTINGS:
-            self.class_weights.addItem(text, value)
+        self.class_weights = _choices(CLASS_WEIGHTINGS)
         self.class_weights.setToolTip(
             "Weight the loss so that small classes such as poles count more. Strong: median "
             "frequency balancing (SegNet), which over-predicts rare classes; Gentle: its square root"
         )
-        self.loss = QComboBox()
-        for text, value in LOSS_CHOICES:
-            self.loss.addItem(text, value)
+        self.loss = _choices(LOSS_CHOICES)
         self.loss.setToolTip(
             "Cross-entropy is the paper's loss; adding Dice counts every class alike, "
             "so small classes get more say"
@@ -372,6 +366,14 @@ def _spin(low: int, high: int, step: int) -> QSpinBox:
     spin.setRange(low, high)
     spin.setSingleStep(step)
     return spin
+
+
+def _choices(items) -> QComboBox:
+    """A combo box of (text shown, value stored) pairs."""
+    combo = QComboBox()
+    for text, value in items:
+        combo.addItem(text, value)
+    return combo
 
 
 def _row(grid: QGridLayout, row: int, label: str, field, col: int = 0, span: int = 1) -> None:
