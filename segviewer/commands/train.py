@@ -12,7 +12,8 @@ import signal
 import sys
 import time
 
-MODEL_NAMES = ("segnet", "segnet-basic", "unet", "ulite")
+from segviewer.core import model_registry
+
 DEFAULTS = {
     "epochs": 15,
     "batch_size": 4,
@@ -74,7 +75,12 @@ def add_parser(subparsers) -> None:
         "(segviewer demo-data). Ctrl-C stops after the current batch; continue with --resume.",
     )
     p.add_argument("root", help="data set folder (BDD100K, Cityscapes, CamVid or images/ + masks/)")
-    p.add_argument("--model", choices=MODEL_NAMES, default="ulite", help="architecture (default: ulite)")
+    p.add_argument(
+        "--model",
+        choices=model_registry.model_names(),
+        default=model_registry.DEFAULT_MODEL,
+        help=f"architecture (default: {model_registry.DEFAULT_MODEL})",
+    )
     p.add_argument(
         "--epochs", type=int, default=DEFAULTS["epochs"], help="maximum epochs (default: %(default)s)"
     )

@@ -9,18 +9,17 @@ with noise, so a model has to learn shapes and context rather than one exact col
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from segviewer.core import paths
 from segviewer.core.demo_scene import render_scene
 from segviewer.core.errors import UserError
 from segviewer.core.imageio import write_jpeg, write_png
 
-__all__ = ["render_scene", "generate_demo", "ensure_demo", "demo_data_dir", "DemoCancelled"]
+__all__ = ["render_scene", "generate_demo", "ensure_demo", "DemoCancelled"]
 
 DEMO_VERSION = 1  # bump when the pictures change, so `ensure_demo` regenerates older sets
 MARKER = ".segviewer-demo.json"
@@ -125,20 +124,6 @@ def generate_demo(
     return out
 
 
-def demo_data_dir() -> Path:
-    """Where the demo set lives: $SEGVIEWER_DATA_HOME, else the platform's per-user data folder."""
-    env = os.environ.get("SEGVIEWER_DATA_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "segviewer" / "demo"
-    if sys.platform == "win32":
-        return (
-            Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "segviewer" / "demo"
-        )
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "segviewer" / "demo"
-
-
 def is_demo_folder(folder: Path) -> bool:
     """True for a demo set, finished (marker) or not (README written first)."""
     folder = Path(folder)
@@ -171,13 +156,13 @@ def ensure_demo(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path:
-    """A finished demo set at `path` (default `demo_data_dir()`), generated only when missing or different.
+    """A finished demo set at `path` (default `paths.demo_dir()`), generated only when missing or different.
 
     Generation goes into a hidden sibling folder renamed into place at the end, so a crash or a cancel
     (DemoCancelled) never leaves a half set where the application looks. A previous demo set is replaced;
     any other non-empty folder is refused with a UserError.
     """
-    target = Path(path).expanduser() if path is not None else demo_data_dir()
+    target = Path(path).expanduser() if path is not None else paths.demo_dir()
     wanted = _marker(count, size, seed)
     if read_marker(target) == wanted:
         return target

@@ -7,10 +7,9 @@ are decided here once instead of being options a user must get right.
 
 from __future__ import annotations
 
-import os
-
 import torch
 
+from segviewer.core import paths
 from segviewer.core.errors import UserError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -41,7 +40,7 @@ def describe_devices() -> list[tuple[str, str, bool, str]]:
         rows.append(("mps", "Apple MPS (Metal)", True, ""))
     else:
         rows.append(("mps", "Apple MPS: not available", False, "only on Apple silicon Macs"))
-    rows.append(("cpu", f"CPU ({os.cpu_count() or 1} cores)", True, ""))
+    rows.append(("cpu", f"CPU ({paths.usable_cores()} cores)", True, ""))
     return rows
 
 
@@ -90,7 +89,7 @@ def device_label(device: torch.device, amp_dtype: torch.dtype | None = None) -> 
 
 def set_threads(threads: int | None) -> int:
     """Intra-op threads for torch (None: all cores). Returns the number set."""
-    n = max(1, int(threads)) if threads else max(1, os.cpu_count() or 1)
+    n = max(1, int(threads)) if threads else paths.usable_cores()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

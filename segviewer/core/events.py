@@ -1,12 +1,21 @@
-"""Events yielded by `training.train`: small plain dataclasses, cheap to pickle across processes.
+"""Events yielded by `training.train`: small plain dataclasses, and their JSON-lines form.
 
-The GUI may run training in a spawned process and forward these through a queue, so they hold only
-strings, numbers, lists and dicts (never tensors, paths or models).
+They hold only strings, numbers, lists and dicts (never tensors, paths or models), so they cross
+processes and machines as text. `segviewer train --events jsonl` writes one JSON object per line
+(`to_json_line`), and a run folder keeps the same stream as `events.jsonl`; `from_dict` reads it back.
+
+The format, version 1: every line is an object with `"v": 1`, `"type"` (one of `TYPES`: "started",
+"batch", "epoch", "checkpoint_saved", "early_stopped", "warning", "finished", "failed") and the fields
+of that event's dataclass below. Non-finite numbers are written as null. Readers ignore unknown types
+and unknown fields, so a newer writer stays readable; a higher major `v` is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import math
+import typing
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass
@@ -83,3 +92,74 @@ class Failed:
 TrainWarning = Warning  # alias for code that must not shadow the builtin
 
 Event = Started | Batch | Epoch | CheckpointSaved | EarlyStopped | Warning | Finished | Failed
+
+EVENTS_VERSION = 1
+TYPES: dict[str, type] = {
+    "started": Started,
+    "batch": Batch,
+    "epoch": Epoch,
+    "checkpoint_saved": CheckpointSaved,
+    "early_stopped": EarlyStopped,
+    "warning": Warning,
+    "finished": Finished,
+    "failed": Failed,
+}
+_TYPE_NAMES = {cls: name for name, cls in TYPES.items()}
+
+
+class EventFormatError(ValueError):
+    """A line that is not a segviewer event (or one of a newer, incompatible version)."""
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
+def to_dict(event: Event) -> dict:
+    return {"v": EVENTS_VERSION, "type": _TYPE_NAMES[type(event)], **_finite(asdict(event))}
+
+
+def to_json_line(event: Event) -> str:
+    """One line of the `--events jsonl` stream (no newline at the end)."""
+    return json.dumps(to_dict(event), separators=(",", ":"), allow_nan=False)
+
+
+def from_dict(data: dict) -> Event | None:
+    """The event a stream line describes; None for a type this version does not know."""
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise EventFormatError('not a segviewer event: no "type"')
+    version = data.get("v", 1)
+    if not isinstance(version, int) or version > EVENTS_VERSION:
+        raise EventFormatError(
+            f"event stream version {version!r}; this segviewer reads version {EVENTS_VERSION}"
+        )
+    cls = TYPES.get(data["type"])
+    if cls is None:
+        return None
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if value is None and hints.get(f.name) is float:
+            value = math.nan  # written as null because JSON has no NaN
+        values[f.name] = value
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise EventFormatError(f"{data['type']} event with missing fields: {exc}") from None
+
+
+def from_json_line(line: str) -> Event | None:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EventFormatError(f"not JSON: {exc}") from None
+    return from_dict(data)

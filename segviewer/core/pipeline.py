@@ -1,7 +1,7 @@
 """Input pipeline: decode, resize, cache, augment, batch; normalisation happens on the compute device.
 
 Decode cache: resized uint8 arrays (RGB + mask as a 4th channel) saved as one .npy per sample under
-`$SEGVIEWER_CACHE_DIR` or `~/.cache/segviewer/decoded`, keyed by both files' path, mtime and size,
+`paths.decoded_cache_dir()` (`$SEGVIEWER_CACHE_DIR/decoded`, or the platform's cache folder), keyed by both files' path, mtime and size,
 the label decoding and the input size. A disk cache rather than an in-memory LRU because DataLoader
 workers are separate processes (each would need its own copy of the whole split, since shuffling sends
 every sample to a random worker), because it survives between runs and processes (the GUI's spawned
@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from torch.utils.data import Dataset as TorchDataset
 
+from segviewer.core import paths
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 
@@ -62,14 +63,6 @@ def normalize_tf(images: torch.Tensor, channels_last: bool = False) -> torch.Ten
 
 
 # --- decode cache ----------------------------------------------------------------------------------
-def default_cache_dir() -> Path:
-    env = os.environ.get("SEGVIEWER_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "segviewer" / "decoded"
-
-
 def _file_id(path: Path | None) -> list:
     if path is None:
         return [None]
@@ -261,7 +254,7 @@ def _worker_init(worker_id: int) -> None:
 
 
 def default_workers() -> int:
-    return min(2, os.cpu_count() or 1)
+    return min(2, paths.usable_cores())
 
 
 def build_loader(

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,25 +52,6 @@ class RunInfo:
     def last_checkpoint(self) -> Path | None:
         last = self.path / "last.pt"
         return last if last.is_file() else None
-
-
-def user_data_dir() -> Path:
-    """Per-user data folder: $SEGVIEWER_DATA_HOME, else the platform's usual place."""
-    env = os.environ.get("SEGVIEWER_DATA_HOME")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "segviewer"
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "segviewer"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "segviewer"
-
-
-def default_runs_dir() -> Path:
-    """Where the GUI saves runs unless told otherwise: $SEGVIEWER_RUNS_DIR or <user data>/runs."""
-    env = os.environ.get("SEGVIEWER_RUNS_DIR")
-    return Path(env).expanduser() if env else user_data_dir() / "runs"
 
 
 def new_run_name(model: str, now: datetime | None = None) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from segviewer.core import events as ev
+from segviewer.core import paths
 from segviewer.core.checkpoint import prepare_run_dir, write_json
 from segviewer.core.errors import UserError
 from segviewer.core.pipeline import split_for_training
@@ -74,10 +75,16 @@ class _Trainer(RunBookkeeping):
         self.write_status("running")
 
     def _build_loaders(self, dataset, train_samples, val_samples) -> None:
-        from segviewer.core.pipeline import SegmentationSet, build_loader, default_cache_dir, prune_cache
+        from segviewer.core.pipeline import SegmentationSet, build_loader, prune_cache
 
         cfg = self.cfg
-        cache = None if cfg.cache_dir == "" else Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+        cache = (
+            None
+            if cfg.cache_dir == ""
+            else Path(cfg.cache_dir)
+            if cfg.cache_dir
+            else paths.decoded_cache_dir()
+        )
         if cache is not None:
             prune_cache(cache)
         augmenter = None

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from segviewer.core import paths
 from segviewer.core.errors import UserError
 from segviewer.gui import settings as prefs
 from segviewer.gui.main_window import MainWindow
@@ -61,14 +62,14 @@ def configure_logging() -> Path | None:
     """Warnings and errors go to stderr and to the log file in the user's cache folder."""
     logger = logging.getLogger("segviewer")
     if logger.handlers:
-        return prefs.log_path()
+        return paths.log_path()
     logger.setLevel(logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     stream = logging.StreamHandler(sys.stderr)
     stream.setLevel(logging.WARNING)
     stream.setFormatter(fmt)
     logger.addHandler(stream)
-    path = prefs.log_path()
+    path = paths.log_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path, encoding="utf-8")
@@ -93,7 +94,7 @@ def install_excepthook(window: Callable[[], MainWindow | None]) -> None:
         if isinstance(exc, UserError):
             win.show_status(str(exc), 20000)
         else:
-            where = prefs.log_path()
+            where = paths.log_path()
             win.show_status(
                 f"Something went wrong, but you can keep working. Details were saved to {where}.", 20000
             )

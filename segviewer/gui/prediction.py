@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from segviewer.core import paths
 from segviewer.core.errors import UserError
 from segviewer.gui.lru import LruCache
 from segviewer.gui.overlay import class_shares
@@ -61,7 +61,7 @@ class PredictionService(QObject):
     def load_checkpoint(self, path: str | Path) -> None:
         """Load in the background; emits model_changed or load_failed."""
         path = Path(path)
-        threads = max(1, (os.cpu_count() or 2) - 1)  # leave a core to the UI
+        threads = paths.background_cores()
 
         def load() -> Any:
             from segviewer.core.predict import Predictor

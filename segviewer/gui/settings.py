@@ -1,4 +1,4 @@
-"""Remembered state (window layout, recent data sets, view options) and the user's cache folder.
+"""Remembered state: window layout, recent data sets, view options (folders: core/paths.py).
 
 `SEGVIEWER_SETTINGS_DIR` puts the settings in an INI file in that folder instead of the platform's
 store, so tests (and portable installs) never touch the user's real settings.
@@ -7,11 +7,11 @@ store, so tests (and portable installs) never touch the user's real settings.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+
+from segviewer.core import paths
 
 ORGANISATION = "segviewer"
 APPLICATION = "segviewer"
@@ -19,29 +19,11 @@ MAX_RECENT = 8
 
 
 def make_settings() -> QSettings:
-    folder = os.environ.get("SEGVIEWER_SETTINGS_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        return QSettings(str(Path(folder) / "segviewer.ini"), QSettings.Format.IniFormat)
+    folder = paths.settings_dir()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        return QSettings(str(folder / "segviewer.ini"), QSettings.Format.IniFormat)
     return QSettings(ORGANISATION, APPLICATION)
-
-
-def cache_dir() -> Path:
-    """Where logs go: $SEGVIEWER_CACHE_DIR, else the platform's per-user cache folder."""
-    env = os.environ.get("SEGVIEWER_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "segviewer"
-
-
-def log_path() -> Path:
-    return cache_dir() / "segviewer.log"
 
 
 def recent_datasets(settings: QSettings) -> list[dict]:

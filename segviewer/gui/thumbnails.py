@@ -6,7 +6,6 @@ what passes the screen; requests for rows that scrolled away long ago fall off t
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
+from segviewer.core import paths
 from segviewer.gui.image_utils import to_qimage
 from segviewer.gui.lru import LruCache
 from segviewer.gui.workers import lower_thread_priority
@@ -106,7 +106,7 @@ class ThumbnailLoader(QObject):
         super().__init__(parent)
         self.size = size
         self.cache = LruCache(max_bytes)
-        cores = os.cpu_count() or 2
+        cores = paths.usable_cores()
         self._max_workers = threads or (1 if cores <= 2 else min(4, cores - 1))  # leave a core to the UI
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(self._max_workers)

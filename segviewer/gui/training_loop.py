@@ -14,6 +14,8 @@ import time
 import traceback
 from typing import Any
 
+from segviewer.core import paths
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TRAIN_FUNCTION = "segviewer.core.training:train"
@@ -48,10 +50,7 @@ def preload_training_modules() -> None:
 
 
 def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+    return paths.usable_cores()
 
 
 def resolve_train_function(spec: str):

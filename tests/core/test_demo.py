@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -149,15 +148,3 @@ def test_ensure_demo_refuses_a_folder_with_user_files(tmp_path):
         demo.ensure_demo(tmp_path, count=2, size=SMALL)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["holiday.jpg"]
     assert (tmp_path / "holiday.jpg").read_bytes() == b"mine"
-
-
-def test_demo_data_dir_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "mine"))
-    assert demo.demo_data_dir() == tmp_path / "mine"
-    monkeypatch.delenv("SEGVIEWER_DATA_HOME")
-    if sys.platform.startswith("linux"):
-        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-        assert demo.demo_data_dir() == tmp_path / "xdg" / "segviewer" / "demo"
-        monkeypatch.delenv("XDG_DATA_HOME")
-        monkeypatch.setenv("HOME", str(tmp_path / "home"))
-        assert demo.demo_data_dir() == tmp_path / "home" / ".local" / "share" / "segviewer" / "demo"

@@ -5,7 +5,8 @@ import math
 from datetime import datetime
 from pathlib import Path
 
-from segviewer.core.runs import default_runs_dir, list_runs, new_run_dir, new_run_name, read_run
+from segviewer.core import paths
+from segviewer.core.runs import list_runs, new_run_dir, new_run_name, read_run
 
 HEADER = "epoch,train_loss,val_loss,val_miou,val_pixel_accuracy,seconds,lr\n"
 
@@ -77,10 +78,10 @@ def test_new_run_dir_never_reuses_a_folder(tmp_path):
 
 def test_default_runs_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("SEGVIEWER_RUNS_DIR", str(tmp_path / "r"))
-    assert default_runs_dir() == tmp_path / "r"
+    assert paths.runs_dir() == tmp_path / "r"
     monkeypatch.delenv("SEGVIEWER_RUNS_DIR")
     monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "d"))
-    assert default_runs_dir() == tmp_path / "d" / "runs"
+    assert paths.runs_dir() == tmp_path / "d" / "runs"
 
 
 def test_status_json_written_by_the_engine_wins(tmp_path):

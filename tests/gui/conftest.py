@@ -44,7 +44,7 @@ def write_bdd10k(root: Path, counts: dict[str, int] | None = None, seed: int = 0
 def private_user_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGVIEWER_SETTINGS_DIR", str(tmp_path / "settings"))
     monkeypatch.setenv("SEGVIEWER_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "demo"))
+    monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "data"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from segviewer.core.model_registry import MODELS as REGISTRY
 from segviewer.core.models.blocks import ModelOptionError, SegmentationModel, widths_option
 from segviewer.core.models.flops import count_parameters, gflops
 from segviewer.core.models.segnet import PretrainedWeightsError, SegNet, SegNetBasic, load_vgg16_bn
@@ -41,12 +42,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "ulite": ulite,
 }
 
-MODEL_TITLES: dict[str, str] = {
-    "segnet": "SegNet",
-    "segnet-basic": "SegNet Basic",
-    "unet": "U-Net",
-    "ulite": "U-Lite",
-}
+MODEL_TITLES: dict[str, str] = {name: info.title for name, info in REGISTRY.items()}
 
 # How many widths each family takes (encoder steps + bottleneck).
 _WIDTH_COUNTS = {"unet": 5, "ulite": 4}

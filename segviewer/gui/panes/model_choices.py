@@ -55,9 +55,10 @@ class ModelChoices(QObject):
 
     def set_runs_folder(self, folder: str | Path | None) -> None:
         """List that folder's past runs (None: the default runs folder) on a helper thread."""
-        from segviewer.core.runs import default_runs_dir, list_runs
+        from segviewer.core import paths
+        from segviewer.core.runs import list_runs
 
-        self.runs_folder = Path(folder if folder is not None else default_runs_dir())
+        self.runs_folder = Path(folder if folder is not None else paths.runs_dir())
         self.background.submit(str(self.runs_folder), list_runs, self.runs_folder)
 
     def refresh_runs(self) -> None:

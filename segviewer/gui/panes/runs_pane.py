@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segviewer.core.model_registry import model_title
 from segviewer.core.runs import RunInfo, list_runs
 from segviewer.gui.background_call import BackgroundCall
 
 COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
-MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}
 STATUS_TEXT = {
     "finished": "finished",
     "incomplete": "stopped early — can resume",
@@ -126,7 +126,7 @@ class RunsPane(QWidget):
             status = STATUS_TEXT.get(run.status, run.status)
             if self._running_dir is not None and run.path == self._running_dir:
                 status = "training now"
-            cells = (date, MODEL_TITLES.get(run.model, run.model), epochs, miou, status)
+            cells = (date, model_title(run.model), epochs, miou, status)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{run.path}\n{run.message}" if run.message else str(run.path))

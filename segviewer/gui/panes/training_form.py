@@ -28,11 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segviewer.core.runs import default_runs_dir, new_run_name
-from segviewer.gui.training_runner import BackgroundCall
+from segviewer.core import model_registry, paths
+from segviewer.core.runs import new_run_name
 
-MODEL_ORDER = ("ulite", "segnet-basic", "unet", "segnet")
-MODEL_TITLES = {"segnet": "SegNet", "segnet-basic": "SegNet Basic", "unet": "U-Net", "ulite": "U-Lite"}
+MODEL_ORDER = tuple(model_registry.model_names())
 LEARNING_RATES = ("0.01", "0.003", "0.001", "0.0003", "0.0001")
 CLASS_WEIGHTINGS = (("Off", "none"), ("Gentle", "sqrt"), ("Strong", "median"))
 LOSS_CHOICES = (("Cross-entropy", "ce"), ("Cross-entropy + Dice", "ce+dice"))
@@ -44,7 +43,6 @@ FALLBACK_DEFAULTS = {
     "input_size": (144, 256),
     "patience": 5,
 }
-_PARAMETERS: dict[tuple[str, int], int] = {}  # (model, classes) -> parameter count, shared by all panes
 
 
 def engine_defaults() -> dict:
@@ -60,25 +58,6 @@ def engine_defaults() -> dict:
     return out
 
 
-def count_model_parameters(names: tuple[str, ...], num_classes: int) -> dict[str, int]:
-    """Parameter count per model, cached for the session. The models are built on torch's "meta"
-    device: shapes only, no memory and no initialisation kernels running on a helper thread."""
-    import torch
-
-    from segviewer.core.models import build_model, count_parameters
-
-    for name in names:
-        if (name, num_classes) not in _PARAMETERS:
-            with torch.device("meta"):
-                model = build_model(name, num_classes)
-            _PARAMETERS[(name, num_classes)] = count_parameters(model)
-    return {name: _PARAMETERS[(name, num_classes)] for name in names}
-
-
-def format_parameters(count: int) -> str:
-    return f"{count / 1e6:.1f} M parameters" if count >= 1e6 else f"{count / 1e3:.0f} k parameters"
-
-
 class SettingsForm(QGroupBox):
     runs_folder_changed = Signal(object)  # Path
 
@@ -87,12 +66,10 @@ class SettingsForm(QGroupBox):
         defaults = engine_defaults()
         self._num_classes = 19
         self._choices_loaded = False  # model sizes need torch, imported on the UI thread first
-        self._background = BackgroundCall(self)
-        self._background.done.connect(self._on_parameters)
 
         self.dataset_label = QLabel("Data set: none open")
         self.dataset_label.setWordWrap(True)
-        self.model = _choices([(MODEL_TITLES[name], name) for name in MODEL_ORDER])
+        self.model = _choices([(model_registry.model_title(name), name) for name in MODEL_ORDER])
         self.model.setToolTip(
             "U-Lite is small and fast (the paper's model); SegNet and U-Net are large and need a GPU"
         )
@@ -132,7 +109,7 @@ class SettingsForm(QGroupBox):
         self.device.setModel(QStandardItemModel(self.device))
         self._add_device("auto", "Automatic", True, "")
         self.device.setToolTip("Where the model trains; CUDA uses the GPU with mixed precision")
-        self.folder = QLineEdit(str(default_runs_dir()))
+        self.folder = QLineEdit(str(paths.runs_dir()))
         self.folder.setToolTip("Each run gets its own folder in here (config, metrics.csv, best.pt, last.pt)")
         self.folder.editingFinished.connect(self._folder_edited)
         self.browse = QPushButton("Browse…")
@@ -228,10 +205,10 @@ class SettingsForm(QGroupBox):
         self._update_run_hint()
 
     def runs_folder(self) -> Path:
-        return Path(self.folder.text().strip() or str(default_runs_dir())).expanduser()
+        return Path(self.folder.text().strip() or str(paths.runs_dir())).expanduser()
 
     def model_title(self, name: str) -> str:
-        return MODEL_TITLES.get(name, name)
+        return model_registry.model_title(name)
 
     def set_dataset(self, root: Path | None, scheme_name: str | None, scheme=None) -> None:
         if root is None:
@@ -287,23 +264,16 @@ class SettingsForm(QGroupBox):
             self.augment.addItem(Path(path).stem, path)
         _select(self.augment, path)
 
-    def shutdown(self) -> None:
-        self._background.join()
-
     def _request_parameters(self) -> None:
+        """Model titles with their parameter counts for this data set's classes (from the registry)."""
         if not self._choices_loaded:
-            return
-        self._background.submit(self._num_classes, count_model_parameters, MODEL_ORDER, self._num_classes)
-
-    def _on_parameters(self, classes, result) -> None:
-        if isinstance(result, Exception) or classes != self._num_classes:
             return
         for index in range(self.model.count()):
             name = self.model.itemData(index)
-            if name in result:
-                self.model.setItemText(
-                    index, f"{MODEL_TITLES.get(name, name)} — {format_parameters(result[name])}"
-                )
+            info = model_registry.MODELS.get(name)
+            if info is not None:
+                count = model_registry.format_parameters(info.parameters(self._num_classes))
+                self.model.setItemText(index, f"{info.title} — {count}")
 
     def _add_device(self, device_id: str, label: str, available: bool, reason: str) -> None:
         item = QStandardItem(label if available else f"{label} ({reason})" if reason else label)

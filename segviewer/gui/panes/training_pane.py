@@ -207,7 +207,6 @@ class TrainingPane(TrainingEventsMixin, QWidget):
             if not self.runner.wait(600.0):
                 self.runner.kill()
         self._timer.stop()
-        self.form.shutdown()
         self.runs.shutdown()
 
     # --- building the run -------------------------------------------------------------------
