@@ -33,6 +33,7 @@ from segviewer import __version__
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.gui import settings as prefs
+from segviewer.gui.mask_editor import install_mask_editor
 from segviewer.gui.menus import build_menus
 from segviewer.gui.panes.dataset_pane import DatasetPane
 from segviewer.gui.panes.viewer_pane import ViewerPane
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         build_menus(self)
         self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
+        self.mask_editor = install_mask_editor(self)
 
         self.dataset_pane.sample_selected.connect(self._on_sample_selected)
         self.viewer.status_message.connect(self.show_status)

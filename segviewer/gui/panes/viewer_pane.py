@@ -22,7 +22,7 @@ from segviewer.core.errors import UserError
 from segviewer.core.labels import LabelScheme, colorblind_palette
 from segviewer.gui.image_utils import placeholder_image, to_qimage
 from segviewer.gui.lru import LruCache
-from segviewer.gui.overlay import MODES, compose, source_pixel, stack_side_by_side
+from segviewer.gui.overlay import MODES, class_shares, compose, source_pixel, stack_side_by_side
 from segviewer.gui.panes.image_view import ImageView
 from segviewer.gui.panes.legend import LegendWidget
 from segviewer.gui.panes.viewer_toolbar import NEEDS_MODEL, ViewerToolbar
@@ -191,6 +191,12 @@ class ViewerPane(QWidget):
 
     def current_mask(self) -> np.ndarray | None:
         return self._gt
+
+    def replace_mask(self, mask: np.ndarray) -> None:
+        """Show `mask` as this sample's ground truth from now on (an edit; no file is written)."""
+        self._gt, self._gt_shares = mask, class_shares(mask)
+        self._update_legend()
+        self.request_render()
 
     def current_prediction(self) -> tuple[np.ndarray, np.ndarray] | None:
         return self._pred

@@ -1,0 +1,209 @@
+"""Editing a mask on the real window: paint, fill, polygon, undo, redo; what is on screen and on disk."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtTest import QTest
+
+from segviewer.core.imageio import read_label
+from segviewer.core.labels import get_scheme
+from segviewer.gui.image_utils import qimage_to_array
+from segviewer.gui.overlay import compose
+from tests.gui.conftest import CAR, ROAD, SKY, known_mask, open_and_wait
+
+PERSON = 11
+PALETTE = get_scheme("bdd100k").palette
+
+
+def colour(class_id: int) -> tuple[int, int, int]:
+    return tuple(int(v) for v in PALETTE[class_id])
+
+
+def to_view(window, x: float, y: float) -> QPoint:
+    """The viewport position of image pixel (x, y)'s centre."""
+    return window.viewer.view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+
+
+def screen_colour(window, x: int, y: int) -> tuple[int, int, int]:
+    grabbed = qimage_to_array(window.viewer.view.viewport().grab().toImage())
+    pos = to_view(window, x, y)
+    return tuple(int(v) for v in grabbed[pos.y(), pos.x()])
+
+
+def drag(window, points: list[tuple[int, int]]) -> None:
+    viewport = window.viewer.view.viewport()
+    left = Qt.MouseButton.LeftButton
+    QTest.mousePress(viewport, left, Qt.KeyboardModifier.NoModifier, to_view(window, *points[0]))
+    for point in points[1:]:
+        QTest.mouseMove(viewport, to_view(window, *point))
+    QTest.mouseRelease(viewport, left, Qt.KeyboardModifier.NoModifier, to_view(window, *points[-1]))
+
+
+def click(window, x: int, y: int) -> None:
+    QTest.mouseClick(window.viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=to_view(window, x, y))
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def editing(qtbot, window, tiny_bdd):
+    """The window on train_000 at full opacity, in edit mode; yields (window, original mask file, its digest)."""
+    open_and_wait(qtbot, window, tiny_bdd)
+    with qtbot.waitSignal(window.viewer.frame_shown):
+        window.viewer.set_opacity(1.0)
+    original = tiny_bdd / "labels" / "sem_seg" / "masks" / "train" / "train_000.png"
+    before = digest(original)
+    window.mask_editor.toolbar.edit_action.trigger()
+    assert window.mask_editor.editing()
+    yield window, original, before
+    assert digest(original) == before  # the original mask file is never written
+
+
+def saved_after_next_sample(qtbot, window) -> np.ndarray:
+    """Go to the next sample (autosave) and read the correction PNG that was written."""
+    with qtbot.waitSignal(window.mask_editor.correction_saved, timeout=5000) as blocker:
+        window.dataset_pane.select_relative(1)
+    mask, kind = read_label(blocker.args[0])
+    assert kind == "index"
+    return mask
+
+
+def test_brush_stroke_is_drawn_and_saved_as_a_correction(qtbot, editing, tiny_bdd):
+    window, original, _ = editing
+    editor = window.mask_editor
+    editor.toolbar.set_tool("brush")
+    editor.toolbar.set_paint_class(PERSON)
+    editor.toolbar.size_box.setValue(3)
+    assert screen_colour(window, 20, 20) == colour(ROAD)
+    drag(window, [(10, 20), (15, 20), (20, 20), (25, 20)])
+    assert screen_colour(window, 20, 20) == colour(PERSON)
+    assert screen_colour(window, 20, 30) == colour(ROAD)  # outside the stroke
+    saved = saved_after_next_sample(qtbot, window)
+    expected = known_mask()
+    expected[19:22, 9:27] = PERSON
+    assert np.array_equal(saved, expected)
+    path = tiny_bdd / ".segviewer" / "corrections" / "train" / "train_000.png"
+    assert path.is_file()
+
+
+def test_fill_changes_the_connected_region_on_screen_and_on_disk(qtbot, editing):
+    window, _, _ = editing
+    editor = window.mask_editor
+    editor.toolbar.set_tool("fill")
+    editor.toolbar.set_paint_class(SKY)
+    click(window, 50, 30)  # inside the car
+    assert screen_colour(window, 50, 30) == colour(SKY)
+    assert screen_colour(window, 10, 30) == colour(ROAD)
+    saved = saved_after_next_sample(qtbot, window)
+    expected = known_mask()
+    expected[expected == CAR] = SKY  # the car block is one connected region
+    assert np.array_equal(saved, expected)
+
+
+def test_polygon_closed_by_enter_and_by_double_click(qtbot, editing):
+    window, _, _ = editing
+    editor = window.mask_editor
+    editor.toolbar.set_tool("polygon")
+    editor.toolbar.set_paint_class(PERSON)
+    for x, y in [(4, 14), (20, 14), (20, 30), (4, 30)]:
+        click(window, x, y)
+    assert screen_colour(window, 12, 22) == colour(ROAD)  # nothing painted until it is closed
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_Return)
+    assert screen_colour(window, 12, 22) == colour(PERSON)
+    editor.toolbar.set_paint_class(SKY)
+    for x, y in [(40, 14), (56, 14)]:
+        click(window, x, y)
+    QTest.mouseDClick(window.viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=to_view(window, 48, 28))
+    assert screen_colour(window, 48, 18) == colour(SKY)
+    saved = saved_after_next_sample(qtbot, window)
+    assert (saved[15:30, 5:20] == PERSON).all()
+    assert saved[18, 48] == SKY and saved[40, 48] == CAR
+
+
+def test_undo_and_redo_per_stroke_with_the_shortcuts(qtbot, editing):
+    window, _, _ = editing
+    editor = window.mask_editor
+    editor.toolbar.set_tool("brush")
+    editor.toolbar.set_paint_class(PERSON)
+    editor.toolbar.size_box.setValue(5)
+    assert not editor.toolbar.undo_action.isEnabled()
+    drag(window, [(10, 20), (14, 20), (18, 20)])  # stroke 1
+    drag(window, [(10, 30), (14, 30), (18, 30)])  # stroke 2
+    assert screen_colour(window, 14, 20) == colour(PERSON) == screen_colour(window, 14, 30)
+    view = window.viewer.view
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert screen_colour(window, 14, 30) == colour(ROAD)  # the whole second stroke is gone
+    assert screen_colour(window, 14, 20) == colour(PERSON)
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert screen_colour(window, 14, 20) == colour(ROAD)
+    assert not editor.toolbar.undo_action.isEnabled() and editor.toolbar.redo_action.isEnabled()
+    redo = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(view, Qt.Key.Key_Z, redo)
+    assert screen_colour(window, 14, 20) == colour(PERSON)
+    assert screen_colour(window, 14, 30) == colour(ROAD)
+    saved = saved_after_next_sample(qtbot, window)
+    assert saved[20, 14] == PERSON and saved[30, 14] == ROAD
+
+
+def test_incremental_repaint_matches_a_full_recompose(qtbot, editing):
+    window, _, _ = editing
+    editor = window.mask_editor
+    editor.toolbar.set_tool("brush")
+    editor.toolbar.set_paint_class(PERSON)
+    drag(window, [(5, 5), (30, 25), (60, 40)])
+    editor.toolbar.set_tool("eraser")
+    drag(window, [(40, 5), (40, 45)])
+    viewer = window.viewer
+    drawn = viewer.legend.drawn_lut(255)
+    full = compose(viewer.current_image(), editor.session().mask, None, "gt", PALETTE, 1.0, drawn, 255)
+    assert np.array_equal(editor.layer.picture(), full)
+    assert screen_colour(window, 40, 20) == tuple(int(v) for v in viewer.current_image()[20, 40])  # erased
+
+
+def test_brush_keys_and_wheel_size_the_brush_only_while_editing(qtbot, editing):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    toolbar.size_box.setValue(10)
+    opacity = window.viewer.opacity()
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketRight)
+    assert toolbar.size() > 10 and window.viewer.opacity() == opacity
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
+    assert toolbar.size() < 10
+    toolbar.edit_action.trigger()  # leave edit mode: [ is the opacity key again
+    assert not toolbar.size_box.isEnabled()
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
+    assert window.viewer.opacity() < opacity
+
+
+def test_picker_and_legend_choose_the_paint_class(qtbot, editing):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("picker")
+    click(window, 50, 30)
+    assert toolbar.class_box.currentText() == "car"
+    assert toolbar.tool() == "brush"  # back to the tool used before picking
+    table = window.viewer.legend.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "sky")
+    table.cellDoubleClicked.emit(row, 0)
+    assert toolbar.class_box.currentText() == "sky"
+
+
+def test_only_overwrite_keeps_protected_classes(qtbot, editing):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    for action in toolbar.only_menu.actions():
+        if action.text() == "car":
+            action.setChecked(False)
+    toolbar.set_tool("brush")
+    toolbar.set_paint_class(PERSON)
+    toolbar.size_box.setValue(9)
+    drag(window, [(26, 30), (40, 30)])  # across the road/car border
+    assert screen_colour(window, 28, 30) == colour(PERSON)
+    assert screen_colour(window, 36, 30) == colour(CAR)
