@@ -207,3 +207,77 @@ def test_only_overwrite_keeps_protected_classes(qtbot, editing):
     drag(window, [(26, 30), (40, 30)])  # across the road/car border
     assert screen_colour(window, 28, 30) == colour(PERSON)
     assert screen_colour(window, 36, 30) == colour(CAR)
+
+
+class BlockPredictor:
+    """Predicts road, with a person block at x 4..20, y 12..24 (connected) and one at x 40..48, y 12..20."""
+
+    model_name = "fake"
+
+    def __init__(self) -> None:
+        self.scheme = get_scheme("bdd100k")
+
+    def predict(self, image):
+        h, w = image.shape[:2]
+        mask = np.full((h, w), ROAD, np.uint8)
+        mask[12:24, 4:20] = PERSON
+        mask[12:20, 40:48] = PERSON
+        return mask, np.full((h, w), 0.9, np.float32)
+
+
+def load_block_model(qtbot, window, monkeypatch, tmp_path) -> None:
+    from segviewer.core import predict
+
+    monkeypatch.setattr(
+        predict.Predictor, "from_checkpoint", classmethod(lambda cls, path, **kw: BlockPredictor())
+    )
+    with qtbot.waitSignal(window.model_loaded, timeout=10000):
+        window.load_checkpoint(tmp_path / "fake.pt")
+    qtbot.waitUntil(lambda: window.viewer.current_prediction() is not None, timeout=10000)
+
+
+def test_model_tools_need_a_prediction_and_copy_it(qtbot, editing, monkeypatch, tmp_path):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    assert not toolbar.tool_actions["accept_rect"].isEnabled()
+    assert "load a checkpoint" in toolbar.tool_actions["accept_rect"].toolTip()
+    load_block_model(qtbot, window, monkeypatch, tmp_path)
+    qtbot.waitUntil(lambda: toolbar.tool_actions["accept_rect"].isEnabled(), timeout=5000)
+    assert window.viewer.mode() == "gt" and window.mask_editor.editing()
+
+    toolbar.set_tool("accept_rect")
+    drag(window, [(2, 10), (8, 14), (12, 30)])  # a box over the left half of the first block
+    assert screen_colour(window, 10, 18) == colour(PERSON)
+    assert screen_colour(window, 16, 18) == colour(ROAD)  # outside the box
+    toolbar.set_tool("fill_prediction")
+    click(window, 44, 16)  # the second block: its predicted region lands in the mask
+    assert screen_colour(window, 41, 13) == colour(PERSON) and screen_colour(window, 47, 19) == colour(PERSON)
+    assert screen_colour(window, 50, 16) == colour(CAR)
+    saved = saved_after_next_sample(qtbot, window)
+    assert (saved[12:24, 4:13] == PERSON).all() and (saved[12:20, 40:48] == PERSON).all()
+    assert saved[18, 16] == ROAD
+
+
+def test_closing_the_window_saves_and_an_edited_sample_comes_back_edited(qtbot, editing, tiny_bdd):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(SKY)
+    click(window, 50, 30)
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(1)
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(-1)  # back to train_000: its correction is shown
+    assert screen_colour(window, 50, 30) == colour(SKY)
+    toolbar.edit_action.trigger()  # leave edit mode: the viewer itself now shows the edit
+    qtbot.waitUntil(lambda: not window.mask_editor.layer.isVisible())
+    assert screen_colour(window, 50, 30) == colour(SKY)
+
+    toolbar.edit_action.trigger()
+    toolbar.set_paint_class(PERSON)
+    click(window, 10, 30)  # the road region
+    path = tiny_bdd / ".segviewer" / "corrections" / "train" / "train_000.png"
+    assert read_label(path)[0][30, 10] == ROAD  # not saved yet
+    window.close()
+    saved = read_label(path)[0]
+    assert saved[30, 10] == PERSON and saved[30, 50] == SKY
