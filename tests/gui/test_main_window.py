@@ -27,7 +27,7 @@ def test_no_placeholder_panes(window):
 
 
 def test_menus(window):
-    assert [a.text() for a in window.menuBar().actions()] == ["&File", "&View", "&Model", "&Help"]
+    assert [a.text() for a in window.menuBar().actions()] == ["&File", "&Edit", "&View", "&Model", "&Help"]
 
 
 def test_shortcuts_dialog_lists_the_actions(qtbot, window):
