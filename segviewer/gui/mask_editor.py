@@ -77,6 +77,7 @@ class MaskEditor(QObject):
         self._points: list[tuple[float, float]] = []
         self._tool_before_picker = "brush"
         self._cursor_at: QPointF | None = None
+        self._pan_from: QPointF | None = None
         self._taken_keys: list[tuple[QAction, list[QKeySequence]]] = []
 
         self.close_shape_action = QAction("Close the polygon", self)
@@ -214,6 +215,9 @@ class MaskEditor(QObject):
 
     def _on_sample_shown(self, sample: Sample) -> None:
         if self._target is not None and self._target[2] == sample and self._session is not None:
+            self.viewer.replace_mask(self._session.mask)  # shown again: keep the edits and their history
+            if self._editing:
+                self._show_layer()
             return
         self._finish_stroke()
         self.cancel_shape()
@@ -270,6 +274,9 @@ class MaskEditor(QObject):
         if not self._editing or self._session is None:
             return False
         kind = event.type()
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease):
+            if self._pan(kind, event):
+                return True
         if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton:
             self._on_press(self._image_pos(event))
             return True
@@ -297,6 +304,26 @@ class MaskEditor(QObject):
             return True
         if kind == QEvent.Type.Leave:
             self.cursor.hide()
+        return False
+
+    def _pan(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
+        """The middle button drags the image while the left one paints."""
+        pos = event.position()
+        if kind == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = pos
+            return True
+        if self._pan_from is None:
+            return False
+        if kind == QEvent.Type.MouseMove:
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            h, v = self.view.horizontalScrollBar(), self.view.verticalScrollBar()
+            h.setValue(h.value() - round(delta.x()))
+            v.setValue(v.value() - round(delta.y()))
+            return True
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_from = None
+            return True
         return False
 
     def _image_pos(self, event: QMouseEvent) -> QPointF:

@@ -281,3 +281,35 @@ def test_closing_the_window_saves_and_an_edited_sample_comes_back_edited(qtbot, 
     window.close()
     saved = read_label(path)[0]
     assert saved[30, 10] == PERSON and saved[30, 50] == SKY
+
+
+def test_ctrl_wheel_sizes_the_brush_and_the_middle_button_pans(qtbot, editing):
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window, _, _ = editing
+    toolbar, view = window.mask_editor.toolbar, window.viewer.view
+    toolbar.size_box.setValue(10)
+    scale = view.scale_factor()
+    centre = QPointF(view.viewport().rect().center())
+
+    def wheel(modifiers: Qt.KeyboardModifier) -> None:
+        event = QWheelEvent(
+            centre, view.viewport().mapToGlobal(centre), QPoint(0, 0), QPoint(0, 120),
+            Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False,
+        )  # fmt: skip
+        QApplication.sendEvent(view.viewport(), event)
+
+    wheel(Qt.KeyboardModifier.ControlModifier)
+    assert toolbar.size() > 10 and view.scale_factor() == scale  # sized, not zoomed
+    wheel(Qt.KeyboardModifier.NoModifier)
+    assert view.scale_factor() > scale  # the plain wheel still zooms
+    view.zoom_by(4)
+    bar = view.horizontalScrollBar()
+    start = bar.value()
+    middle = Qt.MouseButton.MiddleButton
+    QTest.mousePress(view.viewport(), middle, Qt.KeyboardModifier.NoModifier, QPoint(300, 300))
+    QTest.mouseMove(view.viewport(), QPoint(200, 300))
+    QTest.mouseRelease(view.viewport(), middle, Qt.KeyboardModifier.NoModifier, QPoint(200, 300))
+    assert bar.value() == start + 100
+    assert not window.mask_editor.session().modified  # panning paints nothing
