@@ -313,3 +313,26 @@ def test_ctrl_wheel_sizes_the_brush_and_the_middle_button_pans(qtbot, editing):
     QTest.mouseRelease(view.viewport(), middle, Qt.KeyboardModifier.NoModifier, QPoint(200, 300))
     assert bar.value() == start + 100
     assert not window.mask_editor.session().modified  # panning paints nothing
+
+
+def test_the_cursor_shows_the_brush_size(qtbot, editing):
+    window, _, _ = editing
+    toolbar, view = window.mask_editor.toolbar, window.viewer.view
+    toolbar.set_tool("brush")
+
+    def outline_radius() -> float:
+        """Viewport distance from the cursor centre to the furthest white outline pixel on its row."""
+        QTest.mouseMove(view.viewport(), to_view(window, 30, 20))
+        grabbed = qimage_to_array(view.viewport().grab().toImage()).astype(int)
+        centre = to_view(window, 30, 20)
+        row = grabbed[centre.y()]
+        white = np.nonzero((row == 255).all(axis=1))[0]
+        return float(np.abs(white - centre.x()).max()) if len(white) else 0.0
+
+    toolbar.size_box.setValue(5)
+    small = outline_radius()
+    toolbar.size_box.setValue(15)
+    large = outline_radius()
+    scale = view.scale_factor()
+    assert small == pytest.approx(2.5 * scale, abs=2)
+    assert large == pytest.approx(7.5 * scale, abs=2)

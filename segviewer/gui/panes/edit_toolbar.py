@@ -90,6 +90,8 @@ class EditToolbar(QToolBar):
         self.class_box.setToolTip(
             "The class the brush, fill and polygon paint (or double-click it in the legend)"
         )
+        self.class_box.setMinimumContentsLength(12)
+        self.class_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.class_box.currentIndexChanged.connect(self._on_class_index)
         self.addWidget(self.class_box)
 
