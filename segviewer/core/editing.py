@@ -17,17 +17,12 @@ Decisions:
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
-
-from segviewer.core import paths
-from segviewer.core.imageio import ImageReadError, read_label, write_png
 
 TILE = 64
 HISTORY_BYTES = 64 * 2**20
@@ -337,38 +332,3 @@ class EditSession:
                 f"the prediction is {prediction.shape[1]}x{prediction.shape[0]} but the mask is "
                 f"{self.width}x{self.height}"
             )
-
-
-# --- saving -----------------------------------------------------------------------------------------
-# The contract of the review engineer's corrections store (core/corrections.py), written here until it is
-# merged: 8-bit PNGs of training ids, named after the sample, in ROOT/.segviewer/corrections/<split>/ (or
-# the user's data folder when ROOT is read-only), written atomically; the original mask is never touched.
-
-
-def correction_path(root: Path, split: str, name: str) -> Path:
-    """Where the correction of sample `name` of `split` lives."""
-    root = Path(root)
-    own = root / ".segviewer" / "corrections" / split
-    if own.is_dir() or os.access(root, os.W_OK):
-        return own / f"{name}.png"
-    return paths.corrections_home() / paths.dataset_key(root) / split / f"{name}.png"
-
-
-def save_correction(root: Path, split: str, name: str, mask: np.ndarray) -> Path:
-    """Write `mask` (training ids) as the sample's correction; returns the file written."""
-    path = correction_path(root, split, name)
-    write_png(path, mask)
-    return path
-
-
-def read_correction(root: Path, split: str, name: str) -> np.ndarray | None:
-    """The sample's saved correction, or None when it has none."""
-    path = correction_path(root, split, name)
-    if not path.is_file():
-        return None
-    mask, kind = read_label(path)
-    if kind != "index" or mask.max(initial=0) > 255:
-        raise ImageReadError(
-            f"{path}: not an 8-bit mask of class ids; delete it to start again from the original"
-        )
-    return mask.astype(np.uint8)

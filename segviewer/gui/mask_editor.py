@@ -6,13 +6,13 @@ from the window only public hooks: `viewer` (with `replace_mask`), `dataset`, `c
 `add_close_check()`, `show_status()`, `predictions` and the menu bar; `install_mask_editor(window)` is the
 one line the window calls.
 
-Corrections are written, never the original mask: on sample change, on leaving edit mode and on close.
+Edits are saved as corrections through `core.corrections.Corrections` (never over the original mask):
+on sample change, on leaving edit mode and on close.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segviewer.core.corrections import Corrections
 from segviewer.core.datasets import Sample
-from segviewer.core.editing import EditSession, Rect, read_correction, save_correction
+from segviewer.core.editing import EditSession, Rect
 from segviewer.core.errors import UserError
 from segviewer.gui.edit_layer import EditLayer
 from segviewer.gui.panes.edit_toolbar import NEEDS_PREDICTION, SIZED_TOOLS, EditToolbar
@@ -70,7 +71,7 @@ class MaskEditor(QObject):
             self.view.scene().addItem(item)
 
         self._session: EditSession | None = None
-        self._target: tuple[Path, str, Sample] | None = None  # where the session's correction is saved
+        self._target: tuple[Corrections, str, Sample] | None = None  # where the session's correction goes
         self._editing = False
         self._dragging = False
         self._last: tuple[int, int] | None = None
@@ -150,14 +151,15 @@ class MaskEditor(QObject):
         session, target = self._session, self._target
         if session is None or target is None or not session.modified:
             return True
-        root, split, sample = target
+        store, split, sample = target
         try:
-            path = save_correction(root, split, sample.name, session.mask)
-        except UserError as exc:
+            path = store.write(split, sample.name, session.mask)
+        except (UserError, ValueError) as exc:
             QMessageBox.warning(self.window, "Cannot save the corrected mask", str(exc))
             return False
         session.mark_saved()
-        self.window.show_status(f"Saved the corrected mask to {path}")
+        where = f" ({store.where()})" if store.uses_data_home else ""
+        self.window.show_status(f"Saved the corrected mask to {path}{where}")
         self.correction_saved.emit(str(path))
         return True
 
@@ -209,7 +211,7 @@ class MaskEditor(QObject):
             mask = np.full(image.shape[:2], ignore, np.uint8)
         self._session = EditSession(mask, ignore)
         self._session.set_only_overwrite(self.toolbar.only_overwrite())
-        self._target = (dataset.root, split, sample)
+        self._target = (Corrections(dataset.root), split, sample)
         self.toolbar.set_scheme(self.viewer.scheme, self.viewer.palette())
         self.viewer.replace_mask(self._session.mask)  # the viewer reads the live, edited array
 
@@ -226,9 +228,10 @@ class MaskEditor(QObject):
         self.layer.hide()
         dataset, split = self.window.dataset, self.window.current_split()
         if dataset is not None and split is not None and self.viewer.current_image() is not None:
+            store = Corrections(dataset.root)
             try:
-                corrected = read_correction(dataset.root, split, sample.name)
-            except UserError as exc:
+                corrected = store.read(split, sample.name) if store.has(split, sample.name) else None
+            except (UserError, ValueError) as exc:
                 self.window.show_status(str(exc))
                 corrected = None
             if corrected is not None and corrected.shape == self.viewer.current_image().shape[:2]:

@@ -336,3 +336,19 @@ def test_the_cursor_shows_the_brush_size(qtbot, editing):
     scale = view.scale_factor()
     assert small == pytest.approx(2.5 * scale, abs=2)
     assert large == pytest.approx(7.5 * scale, abs=2)
+
+
+def test_a_reopened_data_set_shows_the_saved_correction(qtbot, editing, tiny_bdd):
+    window, _, _ = editing
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(SKY)
+    click(window, 50, 30)
+    saved_after_next_sample(qtbot, window)
+    toolbar.edit_action.trigger()
+    open_and_wait(qtbot, window, tiny_bdd)  # open_dataset applies corrections
+    if window.viewer.current_sample().name != "train_000":
+        with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+            assert window.open_sample("train", "train_000")
+    assert window.viewer.current_sample().corrected
+    assert screen_colour(window, 50, 30) == colour(SKY)
