@@ -50,7 +50,6 @@ class MaskEditor(QObject):
     """Edit mode for the ground truth of the sample on screen."""
 
     correction_saved = Signal(str)  # the file written
-    mask_edited = Signal()  # a tool, undo or redo changed the mask
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -164,10 +163,12 @@ class MaskEditor(QObject):
         return True
 
     def undo(self) -> None:
+        self._finish_stroke()  # Ctrl+Z in the middle of a drag undoes that drag, and the drag ends
         if self._session is not None:
             self._changed(self._session.undo())
 
     def redo(self) -> None:
+        self._finish_stroke()
         if self._session is not None:
             self._changed(self._session.redo())
 
@@ -411,13 +412,10 @@ class MaskEditor(QObject):
             self._session.end_stroke()
         self._dragging = False
         self._update_history()
-        self.mask_edited.emit()
 
     def _changed(self, rect: Rect) -> None:
         self.layer.refresh(rect)
         self._update_history()
-        if not rect.empty:
-            self.mask_edited.emit()
 
     # --- small helpers -------------------------------------------------------------------------
     def _prediction(self) -> np.ndarray | None:
