@@ -249,13 +249,17 @@ def test_model_tools_need_a_prediction_and_copy_it(qtbot, editing, monkeypatch, 
     drag(window, [(2, 10), (8, 14), (12, 30)])  # a box over the left half of the first block
     assert screen_colour(window, 10, 18) == colour(PERSON)
     assert screen_colour(window, 16, 18) == colour(ROAD)  # outside the box
+    toolbar.set_tool("accept_lasso")
+    drag(window, [(14, 8), (30, 8), (30, 30), (14, 30)])  # an outline over the right end of the first block
+    assert screen_colour(window, 17, 18) == colour(PERSON)
+    assert screen_colour(window, 13, 18) == colour(ROAD)  # between the box and the lasso
     toolbar.set_tool("fill_prediction")
     click(window, 44, 16)  # the second block: its predicted region lands in the mask
     assert screen_colour(window, 41, 13) == colour(PERSON) and screen_colour(window, 47, 19) == colour(PERSON)
     assert screen_colour(window, 50, 16) == colour(CAR)
     saved = saved_after_next_sample(qtbot, window)
-    assert (saved[12:24, 4:13] == PERSON).all() and (saved[12:20, 40:48] == PERSON).all()
-    assert saved[18, 16] == ROAD
+    assert (saved[12:24, 4:13] == PERSON).all() and (saved[12:24, 15:20] == PERSON).all()
+    assert (saved[12:20, 40:48] == PERSON).all() and saved[18, 13] == ROAD
 
 
 def test_closing_the_window_saves_and_an_edited_sample_comes_back_edited(qtbot, editing, tiny_bdd):
