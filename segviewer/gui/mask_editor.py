@@ -213,7 +213,8 @@ class MaskEditor(QObject):
         self._session = EditSession(mask, ignore)
         self._session.set_only_overwrite(self.toolbar.only_overwrite())
         self._target = (Corrections(dataset.root), split, sample)
-        self.toolbar.set_scheme(self.viewer.scheme, self.viewer.palette())
+        if self.toolbar.scheme() != self.viewer.scheme:  # keep the class choices from sample to sample
+            self.toolbar.set_scheme(self.viewer.scheme, self.viewer.palette())
         self.viewer.replace_mask(self._session.mask)  # the viewer reads the live, edited array
 
     def _on_sample_shown(self, sample: Sample) -> None:

@@ -207,6 +207,12 @@ def test_only_overwrite_keeps_protected_classes(qtbot, editing):
     drag(window, [(26, 30), (40, 30)])  # across the road/car border
     assert screen_colour(window, 28, 30) == colour(PERSON)
     assert screen_colour(window, 36, 30) == colour(CAR)
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(2)  # train_002 has a car too
+    assert toolbar.class_box.currentText() == "person" and CAR not in toolbar.only_overwrite()
+    drag(window, [(26, 30), (40, 30)])  # the choices still apply on the next sample
+    assert screen_colour(window, 28, 30) == colour(PERSON)
+    assert screen_colour(window, 36, 30) == colour(CAR)
 
 
 class BlockPredictor:

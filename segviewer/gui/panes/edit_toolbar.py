@@ -115,6 +115,9 @@ class EditToolbar(QToolBar):
         self.set_history(False, False)
 
     # --- what the controller sets --------------------------------------------------------------
+    def scheme(self) -> LabelScheme | None:
+        return self._scheme
+
     def set_scheme(self, scheme: LabelScheme, palette: np.ndarray) -> None:
         """Offer `scheme`'s classes (and 'ignored') as paint and only-overwrite choices."""
         self._scheme = scheme
