@@ -20,6 +20,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QMouseEvent, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
+    QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsView,
     QMainWindow,
@@ -67,7 +68,7 @@ class MaskEditor(QObject):
         self.outline.setPen(_cosmetic_pen(QColor(255, 230, 0), 1.5, dashed=True))
         self.outline.setZValue(2)
         for item in (self.layer, self.outline, self.cursor):
-            self.view.scene().addItem(item)
+            self._add_layer(item)
 
         self._session: EditSession | None = None
         self._target: tuple[Corrections, str, Sample] | None = None  # where the session's correction goes
@@ -96,8 +97,7 @@ class MaskEditor(QObject):
         self.toolbar.redo_requested.connect(self.redo)
         self.viewer.sample_shown.connect(self._on_sample_shown)
         self.viewer.frame_shown.connect(self._on_frame_shown)
-        self.viewer.mode_changed.connect(self._on_mode_changed)
-        self.viewer.legend.table.cellDoubleClicked.connect(self._on_legend_double_clicked)
+        self._connect_view_state()
         window.dataset_opened.connect(self._on_dataset_opened)
         window.predictions.prediction_ready.connect(lambda *_: self._update_prediction_tools())
         window.predictions.model_changed.connect(lambda *_: self._update_prediction_tools())
@@ -270,9 +270,21 @@ class MaskEditor(QObject):
         if image is None or session is None or scheme is None or session.mask.shape != image.shape[:2]:
             self.layer.hide()
             return
-        drawn = self.viewer.legend.drawn_lut(scheme.ignore_index)
-        self.layer.set_content(image, session.mask, self.viewer.palette(), self.viewer.opacity(), drawn)
+        opacity, drawn = self._overlay_look(scheme.ignore_index)
+        self.layer.set_content(image, session.mask, self.viewer.palette(), opacity, drawn)
         self.layer.show()
+
+    # --- the window's view state (the only lines that change when it moves to a session model) ---
+    def _add_layer(self, item: QGraphicsItem) -> None:
+        self.view.scene().addItem(item)  # z values are set by the items themselves
+
+    def _connect_view_state(self) -> None:
+        self.viewer.mode_changed.connect(self._on_mode_changed)
+        self.viewer.legend.table.cellDoubleClicked.connect(self._on_legend_double_clicked)
+
+    def _overlay_look(self, ignore_index: int) -> tuple[float, np.ndarray]:
+        """(opacity, (256,) bool of the classes drawn), as the viewer draws them."""
+        return self.viewer.opacity(), self.viewer.legend.drawn_lut(ignore_index)
 
     # --- mouse and keys ------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
