@@ -356,7 +356,10 @@ def test_a_reopened_data_set_shows_the_saved_correction(qtbot, editing, tiny_bdd
     click(window, 50, 30)
     saved_after_next_sample(qtbot, window)
     toolbar.edit_action.trigger()
-    open_and_wait(qtbot, window, tiny_bdd)  # open_dataset applies corrections
+    with qtbot.waitSignal(window.dataset_opened, timeout=10000):
+        window.open_dataset(tiny_bdd)  # open_dataset applies corrections
+    listed = window.dataset.splits["train"]
+    qtbot.waitUntil(lambda: window.viewer.current_sample() in listed, timeout=10000)
     if window.viewer.current_sample().name != "train_000":
         with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
             assert window.open_sample("train", "train_000")
