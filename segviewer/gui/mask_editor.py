@@ -51,6 +51,7 @@ class MaskEditor(QObject):
     """Edit mode for the ground truth of the sample on screen."""
 
     correction_saved = Signal(str)  # the file written
+    sample_corrected = Signal(object)  # the Sample whose correction was written
 
     def __init__(self, window: QMainWindow) -> None:
         super().__init__(window)
@@ -160,6 +161,7 @@ class MaskEditor(QObject):
         where = f" ({store.where()})" if store.uses_data_home else ""
         self.window.show_status(f"Saved the corrected mask to {path}{where}")
         self.correction_saved.emit(str(path))
+        self.sample_corrected.emit(sample)
         return True
 
     def undo(self) -> None:
@@ -552,4 +554,5 @@ def install_mask_editor(window: QMainWindow) -> MaskEditor:
             edit_menu.addAction(action)
             window.addAction(action)
     window.add_close_check(editor.close_check)
+    editor.sample_corrected.connect(window.dataset_pane.mark_edited)  # the "edited" mark and filter
     return editor

@@ -365,3 +365,24 @@ def test_a_reopened_data_set_shows_the_saved_correction(qtbot, editing, tiny_bdd
             assert window.open_sample("train", "train_000")
     assert window.viewer.current_sample().corrected
     assert screen_colour(window, 50, 30) == colour(SKY)
+    assert window.dataset_pane.model.index(0).data() == "train_000\n✎ edited"  # from open_dataset itself
+
+
+def test_edited_samples_are_marked_in_the_list_and_can_be_filtered(qtbot, editing):
+    window, _, _ = editing
+    pane = window.dataset_pane
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(SKY)
+    click(window, 50, 30)
+
+    def rows() -> list[str]:
+        return [pane.model.index(r).data() for r in range(pane.model.rowCount())]
+
+    assert not any("edited" in text for text in rows())  # nothing saved yet
+    saved_after_next_sample(qtbot, window)
+    assert rows()[0] == "train_000\n✎ edited" and rows()[1] == "train_001"
+    pane.edited_only.setChecked(True)
+    assert rows() == ["train_000\n✎ edited"]
+    pane.edited_only.setChecked(False)
+    assert len(rows()) == 4

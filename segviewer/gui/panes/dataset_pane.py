@@ -13,6 +13,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -71,6 +72,8 @@ class DatasetPane(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.class_combo = QComboBox()
         self.class_combo.setToolTip("Show only images whose ground truth contains this class")
+        self.edited_only = QCheckBox("Edited only")
+        self.edited_only.setToolTip("List only the samples whose mask was corrected")
         self.count_label = QLabel("")
         self.stats_bar = QProgressBar()
         self.stats_bar.setTextVisible(True)
@@ -98,16 +101,24 @@ class DatasetPane(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.class_combo)
+        layout.addWidget(self.edited_only)
         layout.addLayout(stats)
         layout.addWidget(self.count_label)
         layout.addWidget(self.list_view, 1)
         self._show_stats_progress(False)
-        for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
+        for widget in (
+            self.split_combo,
+            self.filter_edit,
+            self.class_combo,
+            self.edited_only,
+            self.list_view,
+        ):
             widget.setEnabled(False)  # until a data set is open
 
         self.split_combo.currentIndexChanged.connect(self._on_split_changed)
         self.filter_edit.textChanged.connect(self._refilter)
         self.class_combo.currentIndexChanged.connect(self._on_class_filter_changed)
+        self.edited_only.toggled.connect(self._refilter)
         self.stats_cancel.clicked.connect(self.stop_class_statistics)
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.loader.loaded.connect(self._on_thumbnail_loaded)
@@ -120,6 +131,7 @@ class DatasetPane(QWidget):
         self.stop_class_statistics()
         self.loader.clear()
         self._presence.clear()
+        self.model.forget_edited()
         self.dataset = dataset
         self.split_combo.blockSignals(True)
         self.class_combo.blockSignals(True)
@@ -150,7 +162,13 @@ class DatasetPane(QWidget):
             self.info_label.setText("No data set open")
         self.split_combo.blockSignals(False)
         self.class_combo.blockSignals(False)
-        for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
+        for widget in (
+            self.split_combo,
+            self.filter_edit,
+            self.class_combo,
+            self.edited_only,
+            self.list_view,
+        ):
             widget.setEnabled(dataset is not None)
         self._on_split_changed()
 
@@ -176,6 +194,7 @@ class DatasetPane(QWidget):
         if self.model.row_of(index) < 0:
             self.filter_edit.clear()
             self.class_combo.setCurrentIndex(0)
+            self.edited_only.setChecked(False)
         self._select_row(self.model.row_of(index))
         return True
 
@@ -188,6 +207,10 @@ class DatasetPane(QWidget):
         """Next (+1) or previous (-1) sample of the filtered list."""
         row = self.list_view.currentIndex().row()
         self._select_row(max(0, min(self.model.rowCount() - 1, row + step)))
+
+    def mark_edited(self, sample: Sample) -> None:
+        """`sample` now has a correction (the mask editor saved one)."""
+        self.model.mark_edited(sample)
 
     def stop_class_statistics(self) -> None:
         thread = self._stats_thread
@@ -276,6 +299,8 @@ class DatasetPane(QWidget):
         text = self.filter_edit.text().strip().lower()
         if text:
             keep &= np.fromiter((text in n for n in self._names_lower), bool, total)
+        if self.edited_only.isChecked():
+            keep &= self.model.edited_flags()
         class_id = self.class_combo.currentData()
         note = ""
         split = self.current_split()

@@ -23,11 +23,13 @@ class SampleListModel(QAbstractListModel):
         self._rows = np.zeros(0, np.int64)  # sample index per visible row
         self._row_of = np.zeros(0, np.int64)  # visible row per sample index, -1 when filtered out
         self._index_of_key: dict[str, int] = {}
+        self._edited: set[str] = set()  # image paths of samples with a correction
 
     def set_samples(self, samples: list[Sample]) -> None:
         self.beginResetModel()
         self._samples = list(samples)
         self._index_of_key = {str(s.image): i for i, s in enumerate(self._samples)}
+        self._edited.update(str(s.image) for s in self._samples if s.corrected)
         self._set_rows(np.arange(len(self._samples)))
         self.endResetModel()
 
@@ -41,6 +43,24 @@ class SampleListModel(QAbstractListModel):
         self._rows = rows
         self._row_of = np.full(len(self._samples), -1, np.int64)
         self._row_of[rows] = np.arange(len(rows))
+
+    def mark_edited(self, sample: Sample) -> None:
+        """A correction of `sample` was saved: its row says "edited" from now on."""
+        key = str(sample.image)
+        if key in self._edited:
+            return
+        self._edited.add(key)
+        row = self.row_of_key(key)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row), self.index(row))
+
+    def forget_edited(self) -> None:
+        """Another data set: only its own corrected samples count as edited."""
+        self._edited.clear()
+
+    def edited_flags(self) -> np.ndarray:
+        """(n,) bool per sample of the split: True where it has a correction."""
+        return np.fromiter((str(s.image) in self._edited for s in self._samples), bool, len(self._samples))
 
     @property
     def samples(self) -> list[Sample]:
@@ -62,6 +82,8 @@ class SampleListModel(QAbstractListModel):
         if sample is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
+            if str(sample.image) in self._edited:
+                return f"{sample.name}\n✎ edited"
             return sample.name if sample.mask is not None else f"{sample.name}\n(no mask)"
         if role == Qt.ItemDataRole.DecorationRole:
             return self.loader.request(sample.image) or self.loader.placeholder
