@@ -1,8 +1,9 @@
-"""`segviewer --self-test` on the real X11 platform plugin (xcb) under Xvfb, not offscreen.
+"""`segviewer --self-test` on the real platform plugins: xcb under Xvfb, wayland under a headless Weston.
 
-Offscreen needs none of the xcb libraries, so only this run catches a window that cannot open on a real
-display. It skips where Xvfb is not installed, except in CI (.ci/run sets SEGVIEWER_REQUIRE_XVFB=1 and
-installs Xvfb), where a skip would hide exactly that bug.
+Offscreen needs none of the xcb or wayland libraries, so only these runs catch a window that cannot
+open on a real display. The xcb run skips where Xvfb is not installed, except in CI (.ci/run installs
+it and sets SEGVIEWER_REQUIRE_XVFB=1), where a skip would hide exactly that bug; the wayland run skips
+where Weston is not installed.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -44,15 +48,50 @@ def xvfb_display():
         server.wait(timeout=30)
 
 
-def test_self_test_passes_on_the_xcb_platform_under_xvfb(xvfb_display, tmp_path):
-    shot = tmp_path / "xcb.png"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QT_", "WAYLAND_", "XDG_SESSION"))}
+@pytest.fixture
+def weston_socket(tmp_path):
+    """A private headless Weston compositor: (XDG_RUNTIME_DIR, WAYLAND_DISPLAY)."""
+    weston = shutil.which("weston")
+    if weston is None:
+        pytest.skip("Weston is not installed (apt-get install weston)")
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    server = subprocess.Popen(
+        [weston, "--backend=headless-backend.so", "--socket=segviewer-test", "--idle-time=0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its shell helpers go with it
+    )
+    try:
+        deadline = time.monotonic() + 60  # a readiness wait, not a timing assertion
+        while not (runtime / "segviewer-test").exists() and server.poll() is None:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if not (runtime / "segviewer-test").exists():
+            pytest.fail("Weston did not open its socket")
+        yield runtime, "segviewer-test"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _self_test(tmp_path: Path, **platform_env: str) -> None:
+    shot = tmp_path / "window.png"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QT_", "WAYLAND_", "XDG_SESSION", "XDG_RUNTIME")) and k != "DISPLAY"
+    }
     env.update(
-        QT_QPA_PLATFORM="xcb",  # exactly this plugin, with no fallback: it loads or the run fails
-        DISPLAY=xvfb_display,
         SEGVIEWER_CACHE_DIR=str(tmp_path / "cache"),
         SEGVIEWER_DATA_HOME=str(tmp_path / "home"),
         PYTHONPATH=str(REPO),
+        **platform_env,  # QT_QPA_PLATFORM names exactly one plugin, with no fallback: it loads or fails
     )
     done = subprocess.run(
         [sys.executable, "-m", "segviewer", "--self-test", "--self-test-out", str(shot)],
@@ -71,3 +110,12 @@ def test_self_test_passes_on_the_xcb_platform_under_xvfb(xvfb_display, tmp_path)
     pixels = read_image(shot)
     assert pixels.shape[0] > 300 and pixels.shape[1] > 500  # the whole window was drawn
     assert len({tuple(p) for p in pixels[::17, ::17].reshape(-1, 3)}) > 50  # not a blank grab
+
+
+def test_self_test_passes_on_the_xcb_platform_under_xvfb(xvfb_display, tmp_path):
+    _self_test(tmp_path, QT_QPA_PLATFORM="xcb", DISPLAY=xvfb_display)
+
+
+def test_self_test_passes_on_the_wayland_platform_under_weston(weston_socket, tmp_path):
+    runtime, socket = weston_socket
+    _self_test(tmp_path, QT_QPA_PLATFORM="wayland", XDG_RUNTIME_DIR=str(runtime), WAYLAND_DISPLAY=socket)
