@@ -3,15 +3,17 @@
 `render_scene(seed)` draws one cartoon street (image + mask of `bdd100k` training ids) through a pinhole
 camera over a flat road, painter's order far to near. Class colours are jittered per image and textured
 with noise, so a model has to learn shapes and context rather than one exact colour per class.
-`generate_demo` writes a set in the BDD100K 10K layout; `ensure_demo` keeps one in the user's data folder.
+`generate_demo` writes a set in the BDD100K 10K layout, scene by scene in index order (a caller sees
+each one as it lands); `ensure_demo` keeps one in the user's data folder and finishes an interrupted one.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from segviewer.core import paths
@@ -22,12 +24,13 @@ from segviewer.core.imageio import write_jpeg, write_png
 __all__ = ["render_scene", "generate_demo", "ensure_demo", "DemoCancelled"]
 
 DEMO_VERSION = 1  # bump when the pictures change, so `ensure_demo` regenerates older sets
-MARKER = ".segviewer-demo.json"
+MARKER = ".segviewer-demo.json"  # written last: the set is finished
+UNFINISHED = ".segviewer-demo-unfinished.json"  # written first, removed last: resume, do not restart
 README_TITLE = "segviewer demo data set"
 
 
 class DemoCancelled(Exception):
-    """`should_stop` asked generation to stop; the unfinished set has no marker file."""
+    """`should_stop` asked generation to stop; the unfinished set has no marker file (it is resumed)."""
 
 
 README = """{title}
@@ -71,6 +74,49 @@ def _marker(count: int, size: tuple[int, int], seed: int) -> dict:
     }
 
 
+def read_unfinished(folder: Path) -> dict | None:
+    """The parameters of a set still being written (or cut short by a crash or a cancel), else None."""
+    try:
+        data = json.loads((Path(folder) / UNFINISHED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def scene_files(out: Path, count: int) -> list[tuple[Path, Path | None]]:
+    """(image, mask or None for test) of each sample index, in generation order: train, val, test."""
+    out = Path(out)
+    images, masks = out / "images" / "10k", out / "labels" / "sem_seg" / "masks"
+    digits = max(4, len(str(count - 1)))
+    files: list[tuple[Path, Path | None]] = []
+    for split, n in split_counts(count).items():
+        for _ in range(n):
+            name = f"demo_{len(files):0{digits}d}"
+            mask = None if split == "test" else masks / split / f"{name}.png"
+            files.append((images / split / f"{name}.jpg", mask))
+    return files
+
+
+def _write_scene(seed: int, size: tuple[int, int], image_path: Path, mask_path: Path | None) -> None:
+    """Render one scene and write it; each file appears whole (atomic writes) or not at all."""
+    image, mask = render_scene(seed, size)
+    if mask_path is not None:
+        write_png(mask_path, mask)
+    write_jpeg(image_path, image, quality=90)  # the image last: it is what makes a sample listed
+
+
+def _scene_done(image_path: Path, mask_path: Path | None) -> bool:
+    return image_path.is_file() and (mask_path is None or mask_path.is_file())
+
+
+def _lower_priority() -> None:
+    """Worker processes yield the CPU to the window (and to anything the user runs)."""
+    try:
+        os.nice(5)
+    except (AttributeError, OSError):
+        pass
+
+
 def generate_demo(
     out: Path,
     count: int = 300,
@@ -78,11 +124,19 @@ def generate_demo(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_scene: Callable[[int, Path, Path | None], None] | None = None,
+    workers: int = 1,
 ) -> Path:
-    """Write `count` scenes into `out` in the BDD100K 10K layout; the marker file is written last.
+    """Write `count` scenes into `out` in the BDD100K 10K layout, in index order; the marker file last.
 
-    Sample i is `render_scene(seed + i)`. Raises DemoCancelled when `should_stop()` turns true; the files
-    written so far stay, without the marker.
+    Sample i is `render_scene(seed + i)`. `on_scene(index, image_path, mask_path)` is called once each
+    scene is on disk, in index order (`mask_path` is None for test samples), so a caller can list the
+    set while it grows. An unfinished set with the same parameters is resumed: its scenes are kept (and
+    reported) rather than drawn again. A previous demo set with other parameters is cleared first; any
+    other non-empty folder is refused. `workers` > 1 renders in that many processes.
+
+    Raises DemoCancelled when `should_stop()` turns true; the scenes written so far stay, without the
+    marker, and the next call finishes them.
     """
     out = Path(out)
     if count < 1 or seed < 0:
@@ -90,33 +144,48 @@ def generate_demo(
             f"{out}: a demo set needs at least 1 sample and a seed >= 0 (got {count}, seed {seed})"
         )
     h, w = int(size[0]), int(size[1])
-    counts = split_counts(count)
-    images, masks = out / "images" / "10k", out / "labels" / "sem_seg" / "masks"
+    wanted = _marker(count, (h, w), seed)
+    check_writable_target(out)
+    files = scene_files(out, count)
     try:
-        for folder in (images / "train", images / "val", images / "test", masks / "train", masks / "val"):
-            folder.mkdir(parents=True, exist_ok=True)
-        text = README.format(title=README_TITLE, count=count, h=h, w=w, seed=seed, **counts)
+        if read_unfinished(out) == wanted:
+            _remove_temp_files(out)  # what a crash in the middle of a write left
+        else:
+            _clear_demo(out)  # a previous set with other parameters, or an unfinished older one
+        out.mkdir(parents=True, exist_ok=True)
+        (out / UNFINISHED).write_text(json.dumps(wanted), encoding="utf-8")  # first: resumable from here
+        text = README.format(title=README_TITLE, count=count, h=h, w=w, seed=seed, **split_counts(count))
         (out / "README.txt").write_text(text, encoding="utf-8")
+        for folder in sorted({path.parent for pair in files for path in pair if path is not None}):
+            folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(
             f"{out}: cannot write the demo set there ({exc.strerror or exc}); choose another folder"
         ) from None
-    digits = max(4, len(str(count - 1)))
-    index = 0
-    for split, n in counts.items():
-        for _ in range(n):
-            if should_stop is not None and should_stop():
-                raise DemoCancelled(f"{out}: demo generation stopped after {index} of {count} samples")
-            image, mask = render_scene(seed + index, (h, w))
-            name = f"demo_{index:0{digits}d}"
-            write_jpeg(images / split / f"{name}.jpg", image, quality=90)
-            if split != "test":
-                write_png(masks / split / f"{name}.png", mask)
-            index += 1
-            if progress is not None:
-                progress(index, count)
+
+    def scene_written(index: int) -> None:
+        if on_scene is not None:
+            on_scene(index, *files[index])
+        if progress is not None:
+            progress(index + 1, count)
+
+    def stop_requested(done: int) -> None:
+        if should_stop is not None and should_stop():
+            raise DemoCancelled(f"{out}: demo generation stopped after {done} of {count} samples")
+
+    todo = [i for i, pair in enumerate(files) if not _scene_done(*pair)]  # all, unless resuming
+    if workers > 1 and len(todo) > 1:
+        _write_in_processes(files, todo, seed, (h, w), workers, scene_written, stop_requested)
+    else:
+        missing = set(todo)
+        for index, (image_path, mask_path) in enumerate(files):
+            if index in missing:
+                stop_requested(index)
+                _write_scene(seed + index, (h, w), image_path, mask_path)
+            scene_written(index)
     try:
-        (out / MARKER).write_text(json.dumps(_marker(count, (h, w), seed)), encoding="utf-8")
+        (out / MARKER).write_text(json.dumps(wanted), encoding="utf-8")
+        (out / UNFINISHED).unlink(missing_ok=True)
     except OSError as exc:
         raise UserError(
             f"{out / MARKER}: could not be written ({exc.strerror or exc}); free some disk space"
@@ -124,10 +193,93 @@ def generate_demo(
     return out
 
 
-def is_demo_folder(folder: Path) -> bool:
-    """True for a demo set, finished (marker) or not (README written first)."""
+def _write_in_processes(
+    files: list[tuple[Path, Path | None]],
+    todo: list[int],
+    seed: int,
+    size: tuple[int, int],
+    workers: int,
+    scene_written: Callable[[int], None],
+    stop_requested: Callable[[int], None],
+) -> None:
+    """Render `todo` in worker processes, reporting every index in order as soon as it is on disk.
+
+    The first missing scene is drawn here while the workers start (importing numpy and OpenCV takes
+    them a moment), so the first sample appears as fast as without workers.
+    """
+    pending = set(todo)
+    first, rest = todo[0], todo[1:]
+    context = multiprocessing.get_context("spawn")  # never fork a process that may run Qt threads
+    window = 2 * workers
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_lower_priority) as pool:
+        futures: dict[int, object] = {}
+        queue = iter(rest)
+
+        def submit_more() -> None:
+            while len(futures) < window:
+                index = next(queue, None)
+                if index is None:
+                    return
+                futures[index] = pool.submit(_write_scene, seed + index, size, *files[index])
+
+        submit_more()
+        try:
+            for index in range(len(files)):
+                if index in pending:
+                    stop_requested(index)
+                    if index == first:
+                        _write_scene(seed + index, size, *files[index])
+                    else:
+                        futures.pop(index).result()
+                        submit_more()
+                scene_written(index)
+        finally:
+            for future in futures.values():
+                future.cancel()
+
+
+def _demo_subfolders(folder: Path) -> list[Path]:
+    images, masks = folder / "images" / "10k", folder / "labels" / "sem_seg" / "masks"
+    return [images / "train", images / "val", images / "test", masks / "train", masks / "val"]
+
+
+def _remove_temp_files(folder: Path) -> None:
+    for sub in _demo_subfolders(Path(folder)):
+        for path in sub.glob(".demo_*.tmp") if sub.is_dir() else []:
+            path.unlink(missing_ok=True)
+
+
+def _clear_demo(folder: Path) -> None:
+    """Remove a previous demo set's own files (scenes, README, markers, temp files), nothing else.
+
+    Files segviewer did not write stay where they are, even inside the demo folder.
+    """
     folder = Path(folder)
-    if (folder / MARKER).is_file():
+    if not folder.is_dir():
+        return
+    for name in (MARKER, UNFINISHED, "README.txt"):
+        (folder / name).unlink(missing_ok=True)
+    _remove_temp_files(folder)
+    for sub in _demo_subfolders(folder):
+        for path in [*sub.glob("demo_*.jpg"), *sub.glob("demo_*.png")] if sub.is_dir() else []:
+            path.unlink(missing_ok=True)
+    for sub in [*_demo_subfolders(folder), folder / "images" / "10k", folder / "images"]:
+        _remove_if_empty(sub)
+    for sub in ("labels/sem_seg/masks", "labels/sem_seg", "labels"):
+        _remove_if_empty(folder / sub)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # missing, or holds something that is not ours
+
+
+def is_demo_folder(folder: Path) -> bool:
+    """True for a demo set, finished (marker) or not (unfinished marker and README written first)."""
+    folder = Path(folder)
+    if (folder / MARKER).is_file() or (folder / UNFINISHED).is_file():
         return True
     try:
         with open(folder / "README.txt", encoding="utf-8") as f:
@@ -155,52 +307,19 @@ def ensure_demo(
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_scene: Callable[[int, Path, Path | None], None] | None = None,
+    workers: int | None = None,
 ) -> Path:
     """A finished demo set at `path` (default `paths.demo_dir()`), generated only when missing or different.
 
-    Generation goes into a hidden sibling folder renamed into place at the end, so a crash or a cancel
-    (DemoCancelled) never leaves a half set where the application looks. A previous demo set is replaced;
-    any other non-empty folder is refused with a UserError.
+    Scenes are written straight into the folder, in order, so `on_scene` can show the first one at once
+    (see `generate_demo`). The marker file comes last: until it exists the set is unfinished, and the
+    next call (after a crash or a cancel) finishes it instead of starting over. `workers` defaults to
+    the cores left beside the window (`paths.background_cores()`, at most 8).
     """
     target = Path(path).expanduser() if path is not None else paths.demo_dir()
-    wanted = _marker(count, size, seed)
-    if read_marker(target) == wanted:
+    if read_marker(target) == _marker(count, size, seed):
         return target
-    check_writable_target(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    except OSError as exc:
-        raise UserError(
-            f"{target}: cannot create the demo set there ({exc.strerror or exc}); choose another folder"
-        ) from None
-    try:
-        generate_demo(tmp, count, size, seed, progress, should_stop)
-        _swap_into_place(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if read_marker(target) != wanted:
-        raise UserError(f"{target}: another demo set was written there at the same time; run again")
-    return target
-
-
-def _swap_into_place(tmp: Path, target: Path) -> None:
-    """Rename finished `tmp` to `target`, moving a previous demo set (only ever a demo set) out of the way."""
-    old = None
-    try:
-        if target.is_dir() and not any(target.iterdir()):
-            target.rmdir()
-        elif target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            target.rename(old / target.name)
-        tmp.rename(target)
-    except OSError as exc:
-        if old is not None and not target.exists():
-            (old / target.name).rename(target)  # put the previous set back
-        if read_marker(target) is None:  # not simply a concurrent writer that finished first
-            raise UserError(
-                f"{target}: could not be replaced ({exc.strerror or exc}); close programs using it"
-            ) from None
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+    if workers is None:
+        workers = min(paths.background_cores(), 8)
+    return generate_demo(target, count, size, seed, progress, should_stop, on_scene, workers)
