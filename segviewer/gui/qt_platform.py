@@ -13,6 +13,7 @@ nothing beyond what the README's line installs for the test suite.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import re
 import struct
@@ -185,7 +186,10 @@ def system_libraries(plugin: Path) -> list[str]:
         if library in seen:
             continue
         seen.add(library)
-        needed, runpath = elf_dependencies(library)
+        try:
+            needed, runpath = elf_dependencies(library)
+        except (OSError, ValueError, struct.error):
+            continue  # not a library we can read: the loader's own error still says what failed
         folders = _library_folders(library, runpath)
         for soname in needed:
             bundled = next((f / soname for f in folders if (f / soname).is_file()), None)
@@ -254,7 +258,14 @@ def startup_problem(
     if not sys.platform.startswith("linux"):
         return None
     environ = os.environ if environ is None else environ
-    folders = plugin_folders(environ) if folders is None else folders
+    try:
+        return _startup_problem(environ, plugin_folders(environ) if folders is None else folders)
+    except Exception:  # noqa: BLE001 - the check must never be what stops the window from opening
+        logging.getLogger("segviewer").debug("platform plugin check failed", exc_info=True)
+        return None
+
+
+def _startup_problem(environ: Mapping[str, str], folders: list[Path]) -> str | None:
     problems: list[PluginProblem] = []
     for platform in platform_candidates(environ):
         plugin = _plugin_file(platform, folders)
@@ -269,8 +280,13 @@ def startup_problem(
             problems.append(
                 PluginProblem(
                     platform,
-                    reason="there is no X display (DISPLAY is not set); start segviewer from a desktop "
-                    "session (or ssh -X), or check the installation with `segviewer --self-test`",
+                    reason="there is no X display (DISPLAY is not set); "
+                    + (
+                        "on this Wayland session set QT_QPA_PLATFORM=wayland"
+                        if environ.get("WAYLAND_DISPLAY")
+                        else "start segviewer from a desktop session (or ssh -X), or check the "
+                        "installation with `segviewer --self-test`"
+                    ),
                 )
             )
         else:

@@ -109,6 +109,8 @@ def test_xcb_without_a_display_says_so():
     assert qt_platform.startup_problem({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":9"}) is None
     message = qt_platform.startup_problem({"QT_QPA_PLATFORM": "xcb"})
     assert "no X display (DISPLAY is not set)" in message
+    hint = qt_platform.startup_problem({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"})
+    assert "set QT_QPA_PLATFORM=wayland" in hint
 
 
 def test_the_command_prints_one_line_and_exits_2_instead_of_qts_abort(tmp_path):
