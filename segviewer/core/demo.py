@@ -315,11 +315,11 @@ def ensure_demo(
     Scenes are written straight into the folder, in order, so `on_scene` can show the first one at once
     (see `generate_demo`). The marker file comes last: until it exists the set is unfinished, and the
     next call (after a crash or a cancel) finishes it instead of starting over. `workers` defaults to
-    the cores left beside the window (`paths.background_cores()`, at most 8).
+    the cores left beside the window (`paths.background_cores()`, at most 4).
     """
     target = Path(path).expanduser() if path is not None else paths.demo_dir()
     if read_marker(target) == _marker(count, size, seed):
         return target
     if workers is None:
-        workers = min(paths.background_cores(), 8)
+        workers = min(paths.background_cores(), 4)  # each worker holds its own numpy and OpenCV
     return generate_demo(target, count, size, seed, progress, should_stop, on_scene, workers)
