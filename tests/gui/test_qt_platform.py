@@ -135,3 +135,29 @@ def test_the_command_prints_one_line_and_exits_2_instead_of_qts_abort(tmp_path):
         "install the package that provides it (see the README)"
     ]
     assert not (tmp_path / "home").exists()  # stopped before the demo set or anything else was made
+
+
+def test_a_really_missing_system_library_is_named_with_its_package(tmp_path):
+    """End to end on the real plugin: libxcb-icccm.so.4 hidden (in a private mount namespace only)."""
+    import shutil
+
+    real = Path("/usr/lib/x86_64-linux-gnu/libxcb-icccm.so.4")
+    unshare = shutil.which("unshare")
+    if os.geteuid() != 0 or unshare is None or not real.exists():
+        pytest.skip("needs root, unshare(1) and libxcb-icccm4 installed (x86_64 Debian layout)")
+    probe = subprocess.run([unshare, "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("mount namespaces are not available here")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+    env.update(QT_QPA_PLATFORM="xcb", DISPLAY=":97", PYTHONPATH=str(REPO))
+    env.update(SEGVIEWER_DATA_HOME=str(tmp_path / "home"), SEGVIEWER_SETTINGS_DIR=str(tmp_path / "s"))
+    script = f'mount --bind /dev/null "{real.resolve()}" && exec "{sys.executable}" -m segviewer'
+    done = subprocess.run(
+        [unshare, "-m", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "segviewer: error: Qt's xcb platform plugin cannot load: libxcb-icccm.so.4 is missing; "
+        "install the Debian package libxcb-icccm4 (see the README)"
+    ]
+    assert real.stat().st_size > 0  # the host's library was never touched
