@@ -1,7 +1,9 @@
 """`segviewer train`: train a model on a data set folder, printing progress and one line per epoch.
 
 Ctrl-C once asks the trainer to stop after the current batch (last.pt is saved, resume with
---resume); a second Ctrl-C aborts at once.
+--resume); a second Ctrl-C aborts at once. With `--events jsonl` stdout carries only the training
+events, one JSON line each (core/events.py), human progress goes to stderr, and the lines `stop`,
+`pause` and `resume` on stdin control the run: the way the GUI and other programs drive it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import os
 import signal
 import sys
+import threading
 import time
 
 from segviewer.core import model_registry
@@ -142,10 +145,26 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="data loading processes (default: min(2, cores))")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
+    p.add_argument(
+        "--events",
+        choices=("jsonl",),
+        help="jsonl: stdout carries only the training events, one JSON object per line (progress goes "
+        "to stderr); stdin takes the lines stop, pause and resume",
+    )
+    p.add_argument(
+        "--low-priority",
+        action="store_true",
+        help="lower this process's CPU priority (nice 10 and SCHED_BATCH; Windows: below normal) so a "
+        "window beside it stays smooth; training still uses every core",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.low_priority:  # before torch starts its threads: they inherit the priority
+        from segviewer.core.priority import lower_priority
+
+        lower_priority()
     from segviewer.core.errors import UserError
     from segviewer.core.training import TrainConfig, train
 
@@ -172,28 +191,98 @@ def run(args: argparse.Namespace) -> int:
         scheme=args.scheme,
         model_options=model_options(args.model, args.widths),
     )
-    stop = _StopOnInterrupt()
-    printer = ProgressPrinter(sys.stdout, sys.stderr)
-    with stop:
-        for event in train(cfg, should_stop=stop):
+    control = RunControl()
+    stream = EventLines(sys.stdout, control) if args.events == "jsonl" else None
+    printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr)
+    if stream:
+        threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
+    with _StopOnInterrupt(control):
+        for event in train(cfg, should_stop=control):
+            if stream:
+                stream.write(event)
             printer.show(event)
     return printer.exit_code
+
+
+class RunControl:
+    """Stop and pause requests of a run; called as the trainer's `should_stop`, it waits while paused.
+
+    Each call is a cancel point of the trainer (after every batch), so a pause holds the run there
+    and a stop ends it like Ctrl-C: last.pt and best.pt kept, Finished(stopped_by_user=True).
+    """
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self.paused = False
+
+    def __call__(self) -> bool:
+        while self.paused and not self.stop_requested:
+            time.sleep(0.05)  # plain flags, no lock: a signal handler sets them too
+        return self.stop_requested
+
+    def command(self, line: str) -> bool:
+        """Apply one control line (stop, pause, resume); False for anything else."""
+        word = line.strip().lower()
+        if word == "stop":
+            self.stop_requested = True
+        elif word == "pause":
+            self.paused = True
+        elif word == "resume":
+            self.paused = False
+        else:
+            return False
+        return True
+
+
+def read_control_lines(stream, control: RunControl) -> None:
+    """Feed stdin's lines to `control` until EOF (which means nothing: the run goes on)."""
+    try:
+        for line in stream:
+            if line.strip() and not control.command(line):
+                print(
+                    f"segviewer: warning: unknown control line {line.strip()!r}; use stop, pause or resume",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except (OSError, ValueError):  # stdin closed or unreadable: nothing to control with
+        pass
+
+
+class EventLines:
+    """Writes events to stdout as JSON lines, flushed per line; a closed reader stops the run."""
+
+    def __init__(self, out, control: RunControl) -> None:
+        self.out, self.control = out, control
+        self.closed = False
+
+    def write(self, event) -> None:
+        from segviewer.core.events import to_json_line
+
+        if self.closed:
+            return
+        try:
+            self.out.write(to_json_line(event) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away: end cleanly, keep the checkpoints
+            self.closed = True
+            self.control.stop_requested = True
+            try:  # and say nothing more there (Python would report the broken pipe again at exit)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.out.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
 
 
 class _StopOnInterrupt:
     """First Ctrl-C: ask for a clean stop; second: abort."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, control: RunControl) -> None:
+        self.control = control
         self._previous = None
 
-    def __call__(self) -> bool:
-        return self.requested
-
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        if self.control.stop_requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.control.stop_requested = True
         print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr, flush=True)
 
     def __enter__(self):

@@ -6,7 +6,9 @@ crash, a stop or a full disk never leaves a broken `last.pt`/`best.pt`. The gene
 into its caller: problems end the run with a `Failed` event whose message says what to change.
 
 Run folder: config.json, metrics.csv (one row per epoch), last.pt, best.pt, status.json (how the run
-ended: running / finished / early_stopped / stopped / failed), error.log after an unexpected error.
+ended: running / finished / early_stopped / stopped / failed), events.jsonl (every event of the run, in
+the `--events jsonl` format, appended, so a resumed run continues it), error.log after an unexpected
+error.
 """
 
 from __future__ import annotations
@@ -72,29 +74,34 @@ class TrainConfig:
 def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -> Iterator[ev.Event]:
     """Run training, yielding events; ends with exactly one Finished or Failed."""
     trainer = _Trainer(cfg)
+    log = _EventLog(trainer)
     try:
-        yield from trainer.run(should_stop or (lambda: False))
+        for event in trainer.run(should_stop or (lambda: False)):
+            log.append(event)
+            yield event
     except UserError as exc:
-        yield _failed(trainer, str(exc))
+        yield log.append(_failed(trainer, str(exc)))
     except torch.OutOfMemoryError:
         h, w = cfg.input_size
-        yield _failed(
-            trainer,
-            f"out of GPU memory with batch size {cfg.batch_size} at input size {h}x{w}; "
-            "lower --batch-size or --input-size",
+        yield log.append(
+            _failed(
+                trainer,
+                f"out of GPU memory with batch size {cfg.batch_size} at input size {h}x{w}; "
+                "lower --batch-size or --input-size",
+            )
         )
     except MemoryError:
-        yield _failed(trainer, "out of memory; lower --batch-size, --input-size or --workers")
+        yield log.append(_failed(trainer, "out of memory; lower --batch-size, --input-size or --workers"))
     except Exception as exc:  # never raise into the GUI: report, keep the traceback for a bug report
         details = []
         if trainer.run_dir is not None:
-            log = trainer.run_dir / "error.log"
+            error_log = trainer.run_dir / "error.log"
             try:
-                log.write_text(traceback.format_exc(), encoding="utf-8")
-                details.append(f"traceback saved in {log}")
+                error_log.write_text(traceback.format_exc(), encoding="utf-8")
+                details.append(f"traceback saved in {error_log}")
             except OSError:
                 pass
-        yield _failed(trainer, f"training failed: {type(exc).__name__}: {exc}", details)
+        yield log.append(_failed(trainer, f"training failed: {type(exc).__name__}: {exc}", details))
     finally:
         trainer.close()
 
@@ -102,3 +109,30 @@ def train(cfg: TrainConfig, should_stop: Callable[[], bool] | None = None) -> It
 def _failed(trainer: _Trainer, message: str, details: list[str] | None = None) -> ev.Failed:
     trainer.write_status("failed", message)
     return ev.Failed(message, details or [])
+
+
+class _EventLog:
+    """Appends events to the run folder's events.jsonl, one flushed line each, once the folder exists.
+
+    Events from before the folder is made (split warnings) are written when it is; a run that never
+    got a folder (a refused --out) writes nothing, so another run's stream is never touched.
+    """
+
+    def __init__(self, trainer: _Trainer) -> None:
+        self.trainer = trainer
+        self.pending: list[ev.Event] = []
+
+    def append(self, event: ev.Event) -> ev.Event:
+        """Log `event` (returned, to yield it)."""
+        run_dir = self.trainer.run_dir
+        self.pending.append(event)
+        if run_dir is None or not run_dir.is_dir():
+            return event
+        lines = "".join(ev.to_json_line(e) + "\n" for e in self.pending)
+        self.pending.clear()
+        try:
+            with (run_dir / "events.jsonl").open("a", encoding="utf-8") as fh:
+                fh.write(lines)
+        except OSError:
+            pass  # a full disk: checkpoints report it; the live stream still reaches the caller
+        return event

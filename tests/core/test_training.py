@@ -88,6 +88,8 @@ def test_events_come_in_order_and_run_folder_is_complete(demo, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["model"] == "ulite"
     assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"
     assert load_checkpoint(run_dir / "last.pt")["epoch"] == 2
+    logged = ev.EventFollower(run_dir / "events.jsonl").poll()
+    assert [ev.to_json_line(e) for e in logged] == [ev.to_json_line(e) for e in events]
 
 
 def test_same_seed_gives_same_losses(demo, tmp_path):
@@ -101,13 +103,15 @@ def test_same_seed_gives_same_losses(demo, tmp_path):
 
 def test_resume_continues_at_the_next_epoch(demo, tmp_path):
     out = tmp_path / "run"
-    run(config(demo, out, epochs=1))
+    first = run(config(demo, out, epochs=1))
     events = run(config(demo, out, epochs=2, resume=True))
     assert events[0].start_epoch == 2
     assert [e.epoch for e in events if isinstance(e, ev.Epoch)] == [2]
     assert len((out / "metrics.csv").read_text().splitlines()) == 3
     again = run(config(demo, out, epochs=2))  # without --resume: never overwrite a run
     assert kinds(again) == ["Failed"] and "--resume" in again[0].message
+    logged = kinds(ev.EventFollower(out / "events.jsonl").poll())  # both runs, not the refused one
+    assert logged == kinds(first) + kinds(events)
 
 
 def test_early_stopping_ends_with_the_best_weights(demo, tmp_path, monkeypatch):
