@@ -72,8 +72,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 def write_png(path: str | Path, array: np.ndarray, palette: np.ndarray | None = None) -> None:
     """Write an 8-bit (H, W) or RGB (H, W, 3) PNG atomically; with `palette` (256, 3) a palette PNG."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)  # atomic_write makes the folder, reporting a failure as a UserError
     arr = np.ascontiguousarray(array)
     if palette is not None:
         im = Image.fromarray(arr.astype(np.uint8), mode="P")
@@ -86,8 +85,7 @@ def write_png(path: str | Path, array: np.ndarray, palette: np.ndarray | None = 
 
 
 def write_jpeg(path: str | Path, rgb: np.ndarray, quality: int = 92) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)  # atomic_write makes the folder, reporting a failure as a UserError
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise ImageReadError(f"{path}: could not encode JPEG")

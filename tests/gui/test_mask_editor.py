@@ -386,3 +386,31 @@ def test_edited_samples_are_marked_in_the_list_and_can_be_filtered(qtbot, editin
     assert rows() == ["train_000\n✎ edited"]
     pane.edited_only.setChecked(False)
     assert len(rows()) == 4
+
+
+def test_a_failed_save_says_why_and_keeps_the_edits(qtbot, editing, tiny_bdd, messages, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window, _, _ = editing
+    blocker = tiny_bdd / ".segviewer" / "corrections" / "train"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the split folder should be")
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(SKY)
+    click(window, 50, 30)
+    assert not window.mask_editor.save()
+    assert messages[-1][0] == "Cannot save the corrected mask" and str(blocker) in messages[-1][1]
+    assert window.mask_editor.session().modified  # nothing painted is lost
+    asked = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[1])
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    window.close()
+    assert asked == ["Close without the edits?"] and window.isVisible()  # the user chose to stay
+    blocker.unlink()
+    assert window.mask_editor.save()
+    assert read_label(blocker / "train_000.png")[0][30, 50] == SKY
