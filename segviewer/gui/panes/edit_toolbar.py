@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QSpinBox, QToolBar, QToo
 from segviewer.core.labels import LabelScheme
 from segviewer.gui.image_utils import swatch_icon
 
-# name: (title, key, tip)
+# name: (title, key, tip); the tool bar shows SHORT titles where the full one is long
+SHORT = {"accept_rect": "Accept box", "accept_lasso": "Accept lasso", "fill_prediction": "Predicted fill"}
 TOOLS = {
     "brush": ("Brush", "B", "Paint the chosen class (drag)"),
     "eraser": ("Eraser", "E", "Mark pixels as ignored, i.e. unlabelled (drag)"),
@@ -61,6 +62,7 @@ class EditToolbar(QToolBar):
         self.tool_actions: dict[str, QAction] = {}
         for name, (title, key, tip) in TOOLS.items():
             action = QAction(title, self, checkable=True)
+            action.setIconText(SHORT.get(name, title))
             action.setShortcut(QKeySequence(key))
             action.setToolTip(f"{tip} ({key})")
             action.triggered.connect(lambda _=False, n=name: self.tool_changed.emit(n))
@@ -104,9 +106,11 @@ class EditToolbar(QToolBar):
         self.addSeparator()
 
         self.undo_action = QAction("&Undo stroke", self)
+        self.undo_action.setIconText("Undo")
         self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
         self.undo_action.triggered.connect(self.undo_requested)
         self.redo_action = QAction("&Redo stroke", self)
+        self.redo_action.setIconText("Redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo_requested)
         self.addAction(self.undo_action)
