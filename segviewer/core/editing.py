@@ -124,6 +124,7 @@ class EditSession:
         self._stroke: dict[tuple[int, int], np.ndarray] | None = None
         self._history_used = 0
         self._changes = 0  # steps applied minus steps undone, relative to the start or the last save
+        self._counts = np.bincount(self.mask.ravel(), minlength=256).astype(np.int64)  # kept up to date
 
     # --- state -----------------------------------------------------------------------------------
     @property
@@ -159,6 +160,10 @@ class EditSession:
             table[:] = False
             table[[int(c) for c in classes]] = True
         self.overwritable = table
+
+    def class_shares(self) -> np.ndarray:
+        """(256,) fraction of the mask's pixels per value, kept up to date per change (no full pass)."""
+        return self._counts / self.mask.size
 
     def pick(self, x: int, y: int) -> int:
         """The class under (x, y): the picker tool."""
@@ -224,10 +229,15 @@ class EditSession:
         for key, saved in step.items():
             region = self._tile(key)
             current = region.copy()
+            self._count(current, -1)
+            self._count(saved, 1)
             region[...] = saved
             saved[...] = current
             dirty = dirty.union(self._tile_rect(key))
         return dirty
+
+    def _count(self, values: np.ndarray, sign: int) -> None:
+        self._counts += sign * np.bincount(values.ravel(), minlength=256)
 
     def _remember(self, rect: Rect) -> None:
         """Keep the 'before' copy of each tile under `rect` the first time this stroke touches it."""
@@ -254,10 +264,12 @@ class EditSession:
         own_stroke = self._stroke is None
         self.begin_stroke()
         self._remember(tight)
+        self._count(target[change], -1)
         if new.ndim == 0:
             target[change] = new
         else:
             np.copyto(target, new, where=change)
+        self._count(target[change], 1)
         if own_stroke:
             self.end_stroke()
         return tight

@@ -393,10 +393,10 @@ class MaskEditor(QObject):
         if not self._dragging:
             return
         tool = self.toolbar.tool()
-        self._dragging = False
         if tool in SIZED_TOOLS:
             self._finish_stroke()
             return
+        self._dragging = False
         points, self._points = self._points, []
         self.outline.setPath(QPainterPath())
         prediction = self._prediction()
@@ -423,14 +423,29 @@ class MaskEditor(QObject):
         self.layer.refresh(rect)
 
     def _finish_stroke(self) -> None:
+        painting = self._dragging and self.toolbar.tool() in SIZED_TOOLS
         if self._session is not None:
             self._session.end_stroke()
         self._dragging = False
         self._update_history()
+        if painting:
+            self._update_shares()
 
     def _changed(self, rect: Rect) -> None:
         self.layer.refresh(rect)
         self._update_history()
+        if not rect.empty:
+            self._update_shares()
+
+    def _update_shares(self) -> None:
+        """The legend's ground-truth column after an edit, from the session's running counts."""
+        session = self._session
+        if (
+            session is not None
+            and self._target is not None
+            and self._target[2] == self.viewer.current_sample()
+        ):
+            self.viewer.replace_mask(session.mask, session.class_shares(), redraw=not self._editing)
 
     # --- small helpers -------------------------------------------------------------------------
     def _prediction(self) -> np.ndarray | None:

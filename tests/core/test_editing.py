@@ -187,3 +187,25 @@ def test_pick_and_modified():
     assert session.modified
     session.mark_saved()
     assert not session.modified
+
+
+def test_class_shares_follow_every_change_and_undo():
+    session = EditSession(mask_with_two_regions(), IGNORE)
+
+    def exact() -> np.ndarray:
+        return np.bincount(session.mask.ravel(), minlength=256) / session.mask.size
+
+    assert np.array_equal(session.class_shares(), exact())
+    session.begin_stroke()
+    session.brush((10, 10), (60, 30), 7, PERSON)
+    session.brush((60, 30), (130, 60), 7, PERSON)  # across the car too
+    session.end_stroke()
+    session.flood_fill(120, 50, SKY)
+    session.accept_prediction_rect(np.full(session.mask.shape, CAR, np.uint8), Rect(0, 0, 20, 20))
+    assert np.array_equal(session.class_shares(), exact())
+    session.undo()
+    session.undo()
+    assert np.array_equal(session.class_shares(), exact())
+    session.redo()
+    assert np.array_equal(session.class_shares(), exact())
+    assert session.class_shares()[PERSON] > 0

@@ -414,3 +414,25 @@ def test_a_failed_save_says_why_and_keeps_the_edits(qtbot, editing, tiny_bdd, me
     blocker.unlink()
     assert window.mask_editor.save()
     assert read_label(blocker / "train_000.png")[0][30, 50] == SKY
+
+
+def test_the_legend_shares_follow_the_edits(qtbot, editing):
+    window, _, _ = editing
+    table = window.viewer.legend.table
+    toolbar = window.mask_editor.toolbar
+
+    def share(name: str) -> str:
+        row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == name)
+        return table.item(row, 1).text()
+
+    assert share("person") == "–"
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(PERSON)
+    click(window, 50, 30)  # the whole car becomes a person
+    assert share("person") == f"{100 * (known_mask() == CAR).mean():.1f}%" and share("car") == "–"
+    qtbot.keyClick(window.viewer.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert share("person") == "–"
+    toolbar.set_tool("brush")
+    toolbar.size_box.setValue(1)
+    drag(window, [(2, 20), (16, 20), (30, 20)])  # a line of 29 pixels
+    assert share("person") == f"{100 * 29 / known_mask().size:.1f}%"

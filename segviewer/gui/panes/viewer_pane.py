@@ -192,11 +192,16 @@ class ViewerPane(QWidget):
     def current_mask(self) -> np.ndarray | None:
         return self._gt
 
-    def replace_mask(self, mask: np.ndarray) -> None:
-        """Show `mask` as this sample's ground truth from now on (an edit; no file is written)."""
-        self._gt, self._gt_shares = mask, class_shares(mask)
+    def replace_mask(self, mask: np.ndarray, shares: np.ndarray | None = None, redraw: bool = True) -> None:
+        """Show `mask` as this sample's ground truth from now on (an edit; no file is written).
+
+        `shares` (its class shares) spares a pass over a large mask; `redraw=False` while a layer draws it.
+        """
+        self._gt = mask
+        self._gt_shares = class_shares(mask) if shares is None else shares
         self._update_legend()
-        self.request_render()
+        if redraw:
+            self.request_render()
 
     def current_prediction(self) -> tuple[np.ndarray, np.ndarray] | None:
         return self._pred
