@@ -73,6 +73,9 @@ class MaskEditor(QObject):
 
         self._session: EditSession | None = None
         self._target: tuple[Corrections, str, Sample] | None = None  # where the session's correction goes
+        self._unsaved: dict[
+            Sample, tuple[EditSession, tuple[Corrections, str, Sample]]
+        ] = {}  # saves that failed
         self._editing = False
         self._dragging = False
         self._last: tuple[int, int] | None = None
@@ -148,7 +151,9 @@ class MaskEditor(QObject):
 
     def save(self) -> bool:
         """Write the correction if the mask changed since the last save; False (and a message) on failure."""
-        session, target = self._session, self._target
+        return self._save(self._session, self._target)
+
+    def _save(self, session: EditSession | None, target: tuple[Corrections, str, Sample] | None) -> bool:
         if session is None or target is None or not session.modified:
             return True
         store, split, sample = target
@@ -187,9 +192,13 @@ class MaskEditor(QObject):
         self._set_shape_in_progress(False)
 
     def close_check(self, _window: QWidget) -> bool:
-        """Before the window closes: save, or ask whether to close anyway."""
+        """Before the window closes: save (again, what could not be saved before), or ask."""
         self._finish_stroke()
-        if self.save():
+        saved = self.save()
+        for sample, (session, target) in list(self._unsaved.items()):
+            if self._save(session, target):
+                del self._unsaved[sample]
+        if saved and not self._unsaved:
             return True
         answer = QMessageBox.question(
             self.window,
@@ -227,9 +236,14 @@ class MaskEditor(QObject):
             return
         self._finish_stroke()
         self.cancel_shape()
-        self.save()
-        self._session, self._target = None, None
-        self.layer.hide()
+        self._leave_session()
+        if sample in self._unsaved:  # its correction could not be saved: the edits come back
+            self._session, self._target = self._unsaved.pop(sample)
+            self.viewer.replace_mask(self._session.mask)
+            if self._editing:
+                self._show_layer()
+            self._update_history()
+            return
         dataset, split = self.window.dataset, self.window.current_split()
         if dataset is not None and split is not None and self.viewer.current_image() is not None:
             store = Corrections(dataset.root)
@@ -249,11 +263,17 @@ class MaskEditor(QObject):
         self._update_history()
         self._update_prediction_tools()
 
-    def _on_dataset_opened(self, _dataset: Any) -> None:
-        self.set_editing(False)
-        self.save()
+    def _leave_session(self) -> None:
+        """Save and drop the session; one whose save fails is kept, so its edits are not lost."""
+        if not self.save() and self._session is not None and self._target is not None:
+            self._unsaved[self._target[2]] = (self._session, self._target)
         self._session, self._target = None, None
         self.layer.hide()
+
+    def _on_dataset_opened(self, _dataset: Any) -> None:
+        self._finish_stroke()
+        self._leave_session()
+        self.set_editing(False)
         if self.viewer.scheme is not None:
             self.toolbar.set_scheme(self.viewer.scheme, self.viewer.palette())
         self._update_history()

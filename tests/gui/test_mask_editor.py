@@ -399,9 +399,13 @@ def test_a_failed_save_says_why_and_keeps_the_edits(qtbot, editing, tiny_bdd, me
     toolbar.set_tool("fill")
     toolbar.set_paint_class(SKY)
     click(window, 50, 30)
-    assert not window.mask_editor.save()
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(1)  # the autosave fails
     assert messages[-1][0] == "Cannot save the corrected mask" and str(blocker) in messages[-1][1]
-    assert window.mask_editor.session().modified  # nothing painted is lost
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(-1)
+    assert screen_colour(window, 50, 30) == colour(SKY)  # nothing painted is lost
+    assert window.mask_editor.session().modified and toolbar.undo_action.isEnabled()
     asked = []
 
     def answer(*args, **kwargs):
@@ -436,3 +440,20 @@ def test_the_legend_shares_follow_the_edits(qtbot, editing):
     toolbar.size_box.setValue(1)
     drag(window, [(2, 20), (16, 20), (30, 20)])  # a line of 29 pixels
     assert share("person") == f"{100 * 29 / known_mask().size:.1f}%"
+
+
+def test_edits_whose_save_failed_are_saved_on_close(qtbot, editing, tiny_bdd, messages):
+    window, _, _ = editing
+    blocker = tiny_bdd / ".segviewer" / "corrections" / "train"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("a file where the split folder should be")
+    toolbar = window.mask_editor.toolbar
+    toolbar.set_tool("fill")
+    toolbar.set_paint_class(SKY)
+    click(window, 50, 30)
+    with qtbot.waitSignal(window.viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(1)  # the autosave of train_000 fails
+    assert messages[-1][0] == "Cannot save the corrected mask"
+    blocker.unlink()  # e.g. the disk has room again
+    window.close()
+    assert read_label(blocker / "train_000.png")[0][30, 50] == SKY
