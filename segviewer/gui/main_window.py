@@ -12,12 +12,11 @@ Hooks for panes added later (training, augmentation, evaluation):
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -32,13 +31,14 @@ from PySide6.QtWidgets import (
 from segviewer import __version__
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
+from segviewer.core.session import Session
+from segviewer.gui import background
 from segviewer.gui import settings as prefs
 from segviewer.gui.menus import build_menus
 from segviewer.gui.panes.dataset_pane import DatasetPane
 from segviewer.gui.panes.viewer_pane import ViewerPane
 from segviewer.gui.prediction import PredictionService
 from segviewer.gui.shortcuts import ShortcutsDialog
-from segviewer.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 Area = Qt.DockWidgetArea
@@ -49,17 +49,19 @@ class MainWindow(QMainWindow):
     dataset_failed = Signal(str)
     sample_changed = Signal(object)  # Sample
     model_loaded = Signal(str)  # checkpoint path
-    _demo_progress = Signal(int, int)
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or prefs.make_settings()
-        self.dataset: Dataset | None = None
-        self.scheme_name: str | None = None
-        self._open_request = 0
+        self.session = Session(
+            opacity=prefs.read_int(self.settings, "view/opacity", 50) / 100,
+            colorblind=prefs.read_bool(self.settings, "view/colorblind", False),
+        )
+        self._opening = background.Latest()
         self._close_checks: list[Callable[[QWidget], bool]] = []
+        self._shutdowns: list[Callable[[], None]] = []
         self._restored = False
-        self._stopping = threading.Event()
+        self._closed = False
         self.training_pane: Any = None
         self.augment_pane: Any = None
         self.evaluation_pane: Any = None
@@ -67,7 +69,7 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.predictions = PredictionService(parent=self)
-        self.viewer = ViewerPane(self.predictions)
+        self.viewer = ViewerPane(self.predictions, self.session)
         self.setCentralWidget(self.viewer)
         self.dataset_pane = DatasetPane()
         self.dataset_pane.setMinimumWidth(250)
@@ -76,18 +78,16 @@ class MainWindow(QMainWindow):
         self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
 
         self.dataset_pane.sample_selected.connect(self._on_sample_selected)
+        self.dataset_pane.split_changed.connect(lambda split: setattr(self.session, "split", split or None))
         self.viewer.status_message.connect(self.show_status)
         self.viewer.sample_shown.connect(self._prefetch_neighbours)
         self.viewer.hover_text_changed.connect(self.hover_label.setText)
-        self.viewer.mode_changed.connect(self._on_mode_changed)
-        self.viewer.legend.colorblind_toggled.connect(self.colorblind_action.setChecked)
         self.predictions.model_changed.connect(self._on_model_changed)
         self.predictions.load_failed.connect(lambda msg: self._warn("Cannot load checkpoint", msg))
         self.predictions.loading_changed.connect(
             lambda busy: self._set_busy("Loading the model…" if busy else None)
         )
-        self._demo_progress.connect(self._on_demo_progress)
-        self._apply_view_settings()
+        self.colorblind_action.setChecked(self.session.colorblind)
 
     # --- building ------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -154,7 +154,12 @@ class MainWindow(QMainWindow):
                 docks[0].raise_()
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
+        """`check(window) -> bool` asks the user before closing (e.g. during training); False keeps it open."""
         self._close_checks.append(check)
+
+    def add_shutdown(self, stop: Callable[[], None]) -> None:
+        """`stop()` ends a pane's background work when the window closes (after every close check)."""
+        self._shutdowns.append(stop)
 
     # --- data sets -----------------------------------------------------------------------------
     def choose_dataset(self) -> None:
@@ -168,14 +173,16 @@ class MainWindow(QMainWindow):
         from segviewer.core.datasets import open_dataset
 
         root = Path(root)
-        self._open_request += 1
-        request = self._open_request
         self._set_busy(f"Opening {root.name}…")
-        run_in_background(
-            lambda: open_dataset(root, scheme),
-            lambda ds: self._on_dataset_listed(request, ds, scheme),
-            lambda exc: self._on_dataset_failed(request, root, exc),
-        )
+        self._opening.start(self._open(root, scheme, open_dataset))
+
+    async def _open(self, root: Path, scheme: str | None, open_dataset: Callable[..., Dataset]) -> None:
+        try:
+            dataset = await self._opening.run(open_dataset, root, scheme)
+        except Exception as exc:  # noqa: BLE001 - a message box naming the folder
+            self._on_dataset_failed(root, exc)
+        else:
+            self._on_dataset_listed(dataset, scheme)
 
     def open_demo(self) -> None:
         """Open the built-in demo set, generating it first (once) with progress in the status bar."""
@@ -191,12 +198,27 @@ class MainWindow(QMainWindow):
             self.viewer.show_message(
                 "Creating the demo data set of street scenes…\n(only the first time; it takes a few seconds)"
             )
-        stop = self._stopping.is_set
-        run_in_background(
-            lambda: demo.ensure_demo(progress=self._demo_progress.emit, should_stop=stop),
-            self.open_dataset,
-            self._on_demo_failed,
-        )
+        background.spawn(self._create_demo(demo.ensure_demo))
+
+    async def _create_demo(self, ensure_demo: Callable[..., Path]) -> None:
+        try:
+            root = await background.call_with_progress(
+                lambda progress, stop: ensure_demo(progress=progress, should_stop=stop),
+                self._on_demo_progress,
+            )
+        except Exception as exc:  # noqa: BLE001 - a message box, never a crash
+            self._set_busy(None)
+            self._warn("Cannot create the demo data set", _message(exc, "demo data"))
+        else:
+            self.open_dataset(root)
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.session.dataset
+
+    @property
+    def scheme_name(self) -> str | None:
+        return self.session.scheme_name
 
     def current_sample(self) -> Sample | None:
         return self.viewer.current_sample()
@@ -212,11 +234,9 @@ class MainWindow(QMainWindow):
             self.viewer.set_mode(mode)
         return self.dataset_pane.select_sample(name)
 
-    def _on_dataset_listed(self, request: int, dataset: Dataset, scheme: str | None) -> None:
-        if request != self._open_request:
-            return  # a newer request superseded this one
+    def _on_dataset_listed(self, dataset: Dataset, scheme: str | None) -> None:
         self._set_busy(None)
-        self.dataset, self.scheme_name = dataset, scheme
+        self.session.open(dataset, scheme)
         prefs.add_recent_dataset(self.settings, dataset.root, scheme)
         self.setWindowTitle(f"{dataset.root.name} — segviewer")
         self.viewer.set_scheme(dataset.scheme)
@@ -231,9 +251,7 @@ class MainWindow(QMainWindow):
         self._check_scheme()
         self.dataset_opened.emit(dataset)
 
-    def _on_dataset_failed(self, request: int, root: Path, exc: BaseException) -> None:
-        if request != self._open_request:
-            return
+    def _on_dataset_failed(self, root: Path, exc: BaseException) -> None:
         self._set_busy(None)
         message = _message(exc, root)
         self.dataset_failed.emit(message)
@@ -241,19 +259,14 @@ class MainWindow(QMainWindow):
 
     def _on_sample_selected(self, sample: Sample) -> None:
         if self.dataset is not None:
+            self.session.sample = sample
             self.viewer.show_sample(self.dataset, sample)
             self.sample_changed.emit(sample)
 
     def _prefetch_neighbours(self, _sample: Sample) -> None:
-        for step in (1, -1):
-            neighbour = self.dataset_pane.neighbour(step)
-            if neighbour is not None and self.dataset is not None:
-                self.viewer.prefetch(self.dataset, neighbour)
-
-    def _on_demo_failed(self, exc: BaseException) -> None:
-        self._set_busy(None)
-        if not self._stopping.is_set():
-            self._warn("Cannot create the demo data set", _message(exc, "demo data"))
+        neighbours = [self.dataset_pane.neighbour(step) for step in (1, -1)]
+        if self.dataset is not None:
+            self.viewer.prefetch(self.dataset, [n for n in neighbours if n is not None])
 
     def _on_demo_progress(self, done: int, total: int) -> None:
         self.busy_bar.setRange(0, total)
@@ -275,6 +288,7 @@ class MainWindow(QMainWindow):
         self.viewer.refresh_prediction()
 
     def _on_model_changed(self, predictor: Any) -> None:
+        self.session.checkpoint = self.predictions.checkpoint if predictor is not None else None
         self.unload_action.setEnabled(predictor is not None)
         if predictor is None:
             self.model_label.setText("Model: none")
@@ -332,15 +346,6 @@ class MainWindow(QMainWindow):
         self.dataset_pane.filter_edit.setFocus()
         self.dataset_pane.filter_edit.selectAll()
 
-    def _on_mode_changed(self, mode: str) -> None:
-        self.mode_actions[mode].setChecked(True)
-
-    def _apply_view_settings(self) -> None:
-        s = self.settings
-        self.viewer.set_opacity(prefs.read_int(s, "view/opacity", 50) / 100)
-        self.colorblind_action.setChecked(prefs.read_bool(s, "view/colorblind", False))
-        self.mode_actions[self.viewer.mode()].setChecked(True)
-
     def showEvent(self, event: QShowEvent) -> None:
         if not self._restored:  # after every pane is docked, so their places come back too
             self._restored = True
@@ -352,25 +357,33 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
         if not all(check(self) for check in self._close_checks):
             event.ignore()
             return
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("view/opacity", round(100 * self.viewer.opacity()))
-        s.setValue("view/colorblind", self.viewer.colorblind())
+        s.setValue("view/opacity", round(100 * self.session.opacity))
+        s.setValue("view/colorblind", self.session.colorblind)
         s.sync()
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
         """Stop background work and wait for it, so no thread outlives the window."""
-        self._stopping.set()
+        if self._closed:
+            return
+        self._closed = True
+        for stop in self._shutdowns:
+            stop()
         self.dataset_pane.shutdown()
         self.viewer.shutdown()
-        self.predictions.wait(10000)
-        QThreadPool.globalInstance().waitForDone(30000)  # listing a data set, loading a model, the demo
+        self.predictions.shutdown()
+        self._opening.shutdown()
+        background.shutdown()
 
 
 def _model_title(predictor: Any) -> str:

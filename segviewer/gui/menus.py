@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from segviewer.core.overlay import MODE_TITLES, MODES
 from segviewer.gui import settings as prefs
-from segviewer.gui.overlay import MODE_TITLES, MODES
 
 if TYPE_CHECKING:
     from segviewer.gui.main_window import MainWindow
@@ -37,7 +37,7 @@ def add_action(
 def build_menus(win: MainWindow) -> None:
     """File, View, Model, Help. Sets win.recent_menu, panes_menu, mode_actions, colorblind_action, unload_action."""
     bar = win.menuBar()
-    viewer = win.viewer
+    viewer, session = win.viewer, win.session
     file_menu = bar.addMenu("&File")
     add_action(win, file_menu, "&Open data set…", win.choose_dataset, QKeySequence.StandardKey.Open)
     win.recent_menu = file_menu.addMenu("Open &recent")
@@ -58,11 +58,14 @@ def build_menus(win: MainWindow) -> None:
         group.addAction(action)
         win.mode_actions[mode] = action
     view.addSeparator()
-    add_action(win, view, "More opaque overlay", lambda: viewer.set_opacity(viewer.opacity() + 0.1), "]")
-    add_action(win, view, "More transparent overlay", lambda: viewer.set_opacity(viewer.opacity() - 0.1), "[")
+    add_action(win, view, "More opaque overlay", lambda: session.nudge_opacity(0.1), "]")
+    add_action(win, view, "More transparent overlay", lambda: session.nudge_opacity(-0.1), "[")
     win.colorblind_action = add_action(
-        win, view, "&Colour-blind-safe colours", viewer.set_colorblind, checkable=True
+        win, view, "&Colour-blind-safe colours", lambda on: setattr(session, "colorblind", on), checkable=True
     )
+    session.events.colorblind.connect(lambda on: win.colorblind_action.setChecked(on))
+    session.events.mode.connect(lambda mode: win.mode_actions[mode].setChecked(True))
+    win.mode_actions[session.mode].setChecked(True)
     view.addSeparator()
     add_action(win, view, "&Fit to window", viewer.view.fit_to_window, "F")
     add_action(win, view, "&Actual size (1:1)", viewer.view.actual_size, "Ctrl+0")

@@ -7,8 +7,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from segviewer.core.labels import get_scheme
+from segviewer.core.overlay import ERROR_COLORS, SIDE_GAP
 from segviewer.gui.image_utils import qimage_to_array
-from segviewer.gui.overlay import ERROR_COLORS, SIDE_GAP
 from tests.gui.conftest import CAR, ROAD, known_mask, open_and_wait
 
 CAR_PIXEL = (50, 30)  # (x, y) inside the car region of known_mask()
@@ -52,7 +52,7 @@ def test_hidden_class_is_not_drawn(qtbot, window, tiny_bdd):
     open_and_wait(qtbot, window, tiny_bdd)
     viewer = window.viewer
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     car_colour = tuple(int(v) for v in get_scheme("bdd100k").palette[CAR])
     assert _screen_colour(viewer, *CAR_PIXEL) == car_colour
     with qtbot.waitSignal(viewer.frame_shown):
@@ -69,7 +69,7 @@ def test_colour_blind_palette_changes_the_overlay(qtbot, window, tiny_bdd):
     open_and_wait(qtbot, window, tiny_bdd)
     viewer = window.viewer
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     before = _screen_colour(viewer, *CAR_PIXEL)
     with qtbot.waitSignal(viewer.frame_shown):
         window.colorblind_action.trigger()
@@ -120,7 +120,7 @@ def test_prediction_overlay_error_map_and_hover(qtbot, window, tiny_bdd, monkeyp
     viewer = window.viewer
     assert viewer.mode_buttons["error"].isEnabled()
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     with qtbot.waitSignal(viewer.frame_shown):
         qtbot.keyClick(viewer.view, Qt.Key.Key_5)
     assert viewer.mode() == "error"

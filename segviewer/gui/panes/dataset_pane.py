@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segviewer.core.class_presence import class_presence
 from segviewer.core.datasets import Dataset, Sample
-from segviewer.gui.class_presence import class_presence
+from segviewer.gui import background
 from segviewer.gui.image_utils import swatch_icon
 from segviewer.gui.panes.sample_list import SampleListModel
 from segviewer.gui.thumbnails import ThumbnailLoader
-from segviewer.gui.workers import GeneratorThread
 
 FORMAT_TITLES = {
     "bdd100k-10k": "BDD100K 10K layout",
@@ -54,8 +55,7 @@ class DatasetPane(QWidget):
         self._presence: dict[
             str, tuple[np.ndarray, np.ndarray]
         ] = {}  # split -> (present (n,256), known (n,))
-        self._stats_thread: GeneratorThread | None = None
-        self._old_threads: list[GeneratorThread] = []
+        self._stats_task: asyncio.Task | None = None
         self._stats_split = ""
         self._quiet = False
         self._build()
@@ -190,22 +190,14 @@ class DatasetPane(QWidget):
         self._select_row(max(0, min(self.model.rowCount() - 1, row + step)))
 
     def stop_class_statistics(self) -> None:
-        thread = self._stats_thread
-        if thread is not None:
-            thread.stop()
-            thread.produced.disconnect()
-            self._old_threads.append(thread)  # keep it alive until it has ended
-            thread.finished.connect(
-                lambda t=thread: self._old_threads.remove(t) if t in self._old_threads else None
-            )
-        self._stats_thread = None
+        if self._stats_task is not None:
+            self._stats_task.cancel()  # the generator stops at its next sample
+        self._stats_task = None
         self._show_stats_progress(False)
 
     def shutdown(self) -> None:
-        """Stop every background job and wait for it (window closing)."""
+        """Stop every background job (window closing)."""
         self.stop_class_statistics()
-        for thread in list(self._old_threads):
-            thread.wait(5000)
         self.loader.shutdown()
 
     # --- internals -----------------------------------------------------------------------------
@@ -231,22 +223,27 @@ class DatasetPane(QWidget):
             return
         n = len(self.model.samples)
         present, known = self._presence.setdefault(split, (np.zeros((n, 256), bool), np.zeros(n, bool)))
-        if known.all() or (self._stats_thread is not None and self._stats_split == split):
+        if known.all() or (self._stats_task is not None and self._stats_split == split):
             return
         self.stop_class_statistics()
-        dataset, samples = self.dataset, self.model.samples
-        todo = np.flatnonzero(~known)
-        thread = GeneratorThread(
-            lambda stop: class_presence(dataset, [samples[i] for i in todo], stop), parent=self
-        )
-        thread.produced.connect(lambda items, s=split, t=todo: self._on_presence(s, t, items))
-        thread.completed.connect(lambda _ok, t=thread: self._on_stats_ended(t))
-        thread.failed.connect(lambda _msg, t=thread: self._on_stats_ended(t))
-        self._stats_thread, self._stats_split = thread, split
         self.stats_bar.setRange(0, n)
         self.stats_bar.setValue(int(known.sum()))
         self._show_stats_progress(True)
-        thread.start(GeneratorThread.Priority.LowPriority)
+        self._stats_split = split
+        self._stats_task = background.spawn(self._find_classes(split, np.flatnonzero(~known)))
+
+    async def _find_classes(self, split: str, todo: np.ndarray) -> None:
+        """Look through the masks of `todo` (rows of `split`) for the class filter, in the background."""
+        dataset, samples = self.dataset, self.model.samples
+        chosen = [samples[i] for i in todo]
+        try:
+            async for items in background.stream(lambda stop: class_presence(dataset, chosen, stop)):
+                self._on_presence(split, todo, items)
+        finally:
+            if self._stats_task is asyncio.current_task():
+                self._stats_task = None
+                self._show_stats_progress(False)
+                self._refilter()
 
     def _on_presence(self, split: str, todo: np.ndarray, items: list) -> None:
         present, known = self._presence[split]
@@ -258,12 +255,6 @@ class DatasetPane(QWidget):
         self.stats_bar.setValue(int(known.sum()))
         if not self._refilter_timer.isActive():
             self._refilter_timer.start()
-
-    def _on_stats_ended(self, thread: GeneratorThread) -> None:
-        if thread is self._stats_thread:
-            self._stats_thread = None
-            self._show_stats_progress(False)
-            self._refilter()
 
     def _show_stats_progress(self, visible: bool) -> None:
         self.stats_bar.setVisible(visible)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from segviewer.core.model_registry import model_title
 from segviewer.core.runs import RunInfo, list_runs
-from segviewer.gui.background_call import BackgroundCall
+from segviewer.gui import background
 
 COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
 STATUS_TEXT = {
@@ -43,9 +43,7 @@ class RunsPane(QWidget):
         self._folder: Path | None = None
         self._runs: list[RunInfo] = []
         self._running_dir: Path | None = None
-        self._background = BackgroundCall(self)
-        self._background.done.connect(self._on_listed)
-        self._request = 0
+        self._listing = background.Latest()
 
         self.folder_label = QLabel("No runs folder")
         self.folder_label.setWordWrap(True)
@@ -99,8 +97,10 @@ class RunsPane(QWidget):
     def refresh(self) -> None:
         if self._folder is None:
             return
-        self._request += 1
-        self._background.submit(self._request, list_runs, self._folder)
+        self._listing.start(self._list(self._folder))
+
+    async def _list(self, folder: Path) -> None:
+        self._on_listed(await self._listing.run(list_runs, folder))
 
     def runs(self) -> list[RunInfo]:
         return list(self._runs)
@@ -110,12 +110,10 @@ class RunsPane(QWidget):
         return self._runs[rows[0].row()] if rows else None
 
     def shutdown(self) -> None:
-        self._background.join()
+        self._listing.shutdown()
 
     # --- slots ------------------------------------------------------------------------------
-    def _on_listed(self, token, result) -> None:
-        if token != self._request or isinstance(result, Exception):
-            return
+    def _on_listed(self, result: list[RunInfo]) -> None:
         selected = self.selected_run()
         self._runs = list(result)
         self.table.setRowCount(len(self._runs))

@@ -1,0 +1,80 @@
+"""The `segviewer train` command line built from a run's settings (what the GUI starts and exports)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from segviewer.commands.train import add_parser
+from segviewer.core.train_command import child_command, shell_command, train_arguments
+
+
+def parse(args: list[str]):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    return parser.parse_args(["train", *args])
+
+
+def test_every_setting_reaches_the_train_command_unchanged():
+    cfg = {
+        "root": "/data/bdd",
+        "model": "unet",
+        "epochs": 7,
+        "batch_size": 3,
+        "lr": 0.0005,
+        "lr_schedule": "constant",
+        "input_size": (96, 160),
+        "patience": 2,
+        "class_weights": True,
+        "loss": "ce+dice",
+        "augment": "light",
+        "device": "cpu",
+        "out": "/runs/unet-1",
+        "num_workers": 0,
+        "seed": 4,
+        "scheme": "bdd100k",
+        "model_options": {"widths": [4, 8, 16, 32, 64]},
+        "resume": True,
+    }
+    args = parse(train_arguments(cfg))
+    assert (args.root, args.model, args.epochs, args.batch_size) == ("/data/bdd", "unet", 7, 3)
+    assert (args.lr, args.lr_schedule, tuple(args.input_size), args.patience) == (
+        0.0005,
+        "constant",
+        (96, 160),
+        2,
+    )
+    assert (args.class_weights, args.loss, args.augment, args.device) == ("median", "ce+dice", "light", "cpu")
+    assert (args.out, args.workers, args.seed, args.scheme) == ("/runs/unet-1", 0, 4, "bdd100k")
+    assert args.widths == [4, 8, 16, 32, 64] and args.resume and args.threads is None
+
+
+def test_segnet_basic_width_and_unset_values():
+    args = train_arguments(
+        {"root": "r", "model": "segnet-basic", "model_options": {"width": 16}, "out": None}
+    )
+    assert args == ["r", "--model", "segnet-basic", "--widths", "16"]
+
+
+@pytest.mark.parametrize(
+    "extra", [{"max_train_batches": 3}, {"cache_dir": ""}, {"model_options": {"depth": 2}}]
+)
+def test_a_setting_without_a_flag_is_refused_by_name(extra):
+    with pytest.raises(
+        ValueError,
+        match=next(iter(extra["model_options"])) if "model_options" in extra else next(iter(extra)),
+    ):
+        train_arguments({"root": "r", **extra})
+
+
+def test_child_and_shell_commands():
+    child = child_command({"root": "r", "epochs": 2})
+    assert child[:4] == [sys.executable, "-m", "segviewer", "train"]
+    assert child[-3:] == ["--events", "jsonl", "--low-priority"]
+    assert shell_command({"root": "my data", "epochs": 2}) == "segviewer train 'my data' --epochs 2"
+    assert shell_command({"root": "r"}, nproc=4).startswith(
+        "torchrun --nproc-per-node=4 -m segviewer train r"
+    )
