@@ -1,12 +1,17 @@
 """The main window: wires the data set pane, the viewer and the model together; no domain logic here.
 
-Hooks for panes added later (training, augmentation, evaluation):
-- `add_pane(title, widget, area)` docks a widget and lists it in the View menu (right-side panes tab).
-- `dataset`, `dataset_opened(Dataset)`, `current_sample()`, `sample_changed(Sample)`, `viewer`
-  (`viewer.current_image()`, `viewer.current_mask()`), `open_sample(split, name, mode)`.
-- `load_checkpoint(path)`, `model_loaded(str)`, `refresh_prediction()`.
-- `add_close_check(fn)`: `fn(window) -> bool` runs before closing; False keeps the window open.
-- `show_status(text)`.
+What the user looks at lives in `window.session` (core/session.py): subscribe to its events
+(`window.session.events.mode.connect(...)`) and change it through its methods, never through a widget.
+
+Adding to the window:
+- a pane: `window.add_pane(title, widget, area)` docks it and lists it in View › Panes (right-side
+  panes share one tabbed area); `window.add_shutdown(pane.shutdown)` ends its background work.
+- a menu action: `menus.add_action(window, window.menus.file, "Text…", slot, "Ctrl+K")`.
+- a layer over the picture: `window.viewer.view.add_layer(item)` (a QGraphicsItem in image pixels).
+Other hooks: `dataset`, `dataset_opened(Dataset)`, `current_sample()`, `sample_changed(Sample)`,
+`viewer` (`current_image()`, `current_mask()`), `open_sample(split, name, mode)`,
+`load_checkpoint(path)`, `model_loaded(str)`, `refresh_prediction()`, `show_status(text)`, and
+`add_close_check(fn)`: `fn(window) -> bool` asks before closing; False keeps the window open.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer import __version__
+from segviewer.core import paths
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.core.session import Session
@@ -42,6 +48,8 @@ from segviewer.gui.shortcuts import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 Area = Qt.DockWidgetArea
+FIRST_START_SHARE = 0.9  # of the screen, on first start
+LEFT_SHARE, RIGHT_SHARE = 0.18, 0.27  # of the window: data set list + legend, and the right-side panes
 
 
 class MainWindow(QMainWindow):
@@ -58,6 +66,7 @@ class MainWindow(QMainWindow):
             colorblind=prefs.read_bool(self.settings, "view/colorblind", False),
         )
         self._opening = background.Latest()
+        self._growing = background.Latest()  # listings of the demo set while it is drawn
         self._close_checks: list[Callable[[QWidget], bool]] = []
         self._shutdowns: list[Callable[[], None]] = []
         self._restored = False
@@ -72,10 +81,12 @@ class MainWindow(QMainWindow):
         self.viewer = ViewerPane(self.predictions, self.session)
         self.setCentralWidget(self.viewer)
         self.dataset_pane = DatasetPane()
-        self.dataset_pane.setMinimumWidth(250)
+        self.dataset_pane.setMinimumWidth(220)
         self._build_status_bar()
-        build_menus(self)
+        self.menus = build_menus(self)
         self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
+        self.legend_dock = self.add_pane("Classes", self.viewer.legend, Area.LeftDockWidgetArea)
+        self.splitDockWidget(self.dataset_dock, self.legend_dock, Qt.Orientation.Vertical)
 
         self.dataset_pane.sample_selected.connect(self._on_sample_selected)
         self.dataset_pane.split_changed.connect(lambda split: setattr(self.session, "split", split or None))
@@ -87,7 +98,6 @@ class MainWindow(QMainWindow):
         self.predictions.loading_changed.connect(
             lambda busy: self._set_busy("Loading the model…" if busy else None)
         )
-        self.colorblind_action.setChecked(self.session.colorblind)
 
     # --- building ------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -123,7 +133,7 @@ class MainWindow(QMainWindow):
         if area == Area.RightDockWidgetArea and existing:
             self.tabifyDockWidget(existing[0], dock)
             existing[0].raise_()  # the first right-side pane stays in front
-        self.panes_menu.addAction(dock.toggleViewAction())
+        self.menus.panes.addAction(dock.toggleViewAction())
         return dock
 
     def install_panes(self) -> None:
@@ -152,6 +162,7 @@ class MainWindow(QMainWindow):
             docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
             if docks:
                 docks[0].raise_()
+                self.resizeDocks(docks, [round(RIGHT_SHARE * self.width())], Qt.Orientation.Horizontal)
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
         """`check(window) -> bool` asks the user before closing (e.g. during training); False keeps it open."""
@@ -193,24 +204,45 @@ class MainWindow(QMainWindow):
                 "The built-in demo data set is not part of this installation; use File › Open data set."
             )
             return
-        self._set_busy("Creating the demo data set (first run only)…", maximum=0)
+        self._set_busy("Drawing the demo data set (first start only)…", maximum=0)
         if self.dataset is None:
             self.viewer.show_message(
-                "Creating the demo data set of street scenes…\n(only the first time; it takes a few seconds)"
+                "Drawing the demo data set of street scenes (first start only)…\n"
+                "The first samples appear in a few seconds; the rest join the list as they are drawn."
             )
-        background.spawn(self._create_demo(demo.ensure_demo))
+        background.spawn(self._create_demo(demo.ensure_demo, paths.demo_dir()))
 
-    async def _create_demo(self, ensure_demo: Callable[..., Path]) -> None:
+    async def _create_demo(self, ensure_demo: Callable[..., Path], target: Path) -> None:
+        """Draw the demo set into `target`, listing what is there while it grows, then open it."""
+        from segviewer.core.datasets import open_dataset
+
+        listed = [0]
+
+        def progress(done: int, total: int) -> None:
+            self._on_demo_progress(done, total)
+            growing = self.dataset is None or self.dataset.root == target
+            if growing and done > listed[0] and not self._growing.busy:
+                listed[0] = done
+                self._growing.start(self._list_growing(open_dataset, target))
+
         try:
             root = await background.call_with_progress(
-                lambda progress, stop: ensure_demo(progress=progress, should_stop=stop),
-                self._on_demo_progress,
+                lambda report, stop: ensure_demo(target, progress=report, should_stop=stop), progress
             )
         except Exception as exc:  # noqa: BLE001 - a message box, never a crash
             self._set_busy(None)
             self._warn("Cannot create the demo data set", _message(exc, "demo data"))
         else:
+            self._growing.cancel()
             self.open_dataset(root)
+
+    async def _list_growing(self, open_dataset: Callable[..., Dataset], target: Path) -> None:
+        try:
+            dataset = await self._growing.run(open_dataset, target, None)
+        except Exception:  # noqa: BLE001 - nothing listable yet: the next scene tries again
+            return
+        if self.dataset is None or self.dataset.root == target:
+            self._on_dataset_listed(dataset, None, announce=False)
 
     @property
     def dataset(self) -> Dataset | None:
@@ -234,13 +266,24 @@ class MainWindow(QMainWindow):
             self.viewer.set_mode(mode)
         return self.dataset_pane.select_sample(name)
 
-    def _on_dataset_listed(self, dataset: Dataset, scheme: str | None) -> None:
+    def _on_dataset_listed(self, dataset: Dataset, scheme: str | None, announce: bool = True) -> None:
+        """Show a listed data set; the same folder again keeps the split and sample (it grew).
+
+        `announce=False` while the demo set is still being drawn: no status, no `dataset_opened` yet.
+        """
+        old = self.dataset
+        if old is not None and old.root == dataset.root and scheme == self.scheme_name:
+            self.session.dataset = dataset
+            self.dataset_pane.grow(dataset)
+        else:
+            self.session.open(dataset, scheme)
+            self.setWindowTitle(f"{dataset.root.name} — segviewer")
+            self.viewer.set_scheme(dataset.scheme)
+            self.dataset_pane.set_dataset(dataset)
+        if not announce:
+            return
         self._set_busy(None)
-        self.session.open(dataset, scheme)
         prefs.add_recent_dataset(self.settings, dataset.root, scheme)
-        self.setWindowTitle(f"{dataset.root.name} — segviewer")
-        self.viewer.set_scheme(dataset.scheme)
-        self.dataset_pane.set_dataset(dataset)
         total = sum(len(s) for s in dataset.splits.values())
         note = (
             f"; {len(dataset.problems)} problem(s) found, see the data set's tooltip"
@@ -289,7 +332,6 @@ class MainWindow(QMainWindow):
 
     def _on_model_changed(self, predictor: Any) -> None:
         self.session.checkpoint = self.predictions.checkpoint if predictor is not None else None
-        self.unload_action.setEnabled(predictor is not None)
         if predictor is None:
             self.model_label.setText("Model: none")
             return
@@ -351,10 +393,22 @@ class MainWindow(QMainWindow):
             self._restored = True
             geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
             if geometry is None or not self.restoreGeometry(geometry):
-                self.resize(1400, 900)
+                self._first_start_size()
             if state is not None:
                 self.restoreState(state)
         super().showEvent(event)
+
+    def _first_start_size(self) -> None:
+        """Large on first start (90% of the screen, centred), the picture the widest thing on it."""
+        screen = self.screen().availableGeometry()
+        width, height = round(FIRST_START_SHARE * screen.width()), round(FIRST_START_SHARE * screen.height())
+        self.setGeometry(
+            screen.x() + (screen.width() - width) // 2,
+            screen.y() + (screen.height() - height) // 2,
+            width,
+            height,
+        )
+        self.resizeDocks([self.dataset_dock], [round(LEFT_SHARE * width)], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:
@@ -383,6 +437,7 @@ class MainWindow(QMainWindow):
         self.viewer.shutdown()
         self.predictions.shutdown()
         self._opening.shutdown()
+        self._growing.shutdown()
         background.shutdown()
 
 

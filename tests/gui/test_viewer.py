@@ -72,7 +72,7 @@ def test_colour_blind_palette_changes_the_overlay(qtbot, window, tiny_bdd):
         viewer.opacity_slider.setValue(100)
     before = _screen_colour(viewer, *CAR_PIXEL)
     with qtbot.waitSignal(viewer.frame_shown):
-        window.colorblind_action.trigger()
+        window.menus.colorblind.trigger()
     assert viewer.legend.colorblind.isChecked()
     assert _screen_colour(viewer, *CAR_PIXEL) != before
 
@@ -185,3 +185,17 @@ def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp
     assert not window.viewer.legend.table.isColumnHidden(2)
     assert "prediction ready" in window.viewer.caption.text()
     assert "Model: U-Lite (tiny.pt)" in window.model_label.text()
+
+
+def test_a_layer_is_drawn_over_the_picture(qtbot, window, tiny_bdd):
+    from PySide6.QtGui import QBrush, QColor, QPen
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    open_and_wait(qtbot, window, tiny_bdd)
+    viewer = window.viewer
+    layer = QGraphicsRectItem(CAR_PIXEL[0] - 2, CAR_PIXEL[1] - 2, 5, 5)
+    layer.setBrush(QBrush(QColor(255, 0, 255)))
+    layer.setPen(QPen(Qt.PenStyle.NoPen))
+    viewer.view.add_layer(layer)
+    qtbot.waitUntil(lambda: _screen_colour(viewer, *CAR_PIXEL) == (255, 0, 255), timeout=5000)
+    assert _screen_colour(viewer, *ROAD_PIXEL) != (255, 0, 255)

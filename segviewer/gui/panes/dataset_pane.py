@@ -127,14 +127,7 @@ class DatasetPane(QWidget):
         self.class_combo.clear()
         self.filter_edit.clear()
         if dataset is not None:
-            for name, samples in dataset.splits.items():
-                labelled = sum(s.mask is not None for s in samples)
-                note = (
-                    ""
-                    if labelled == len(samples)
-                    else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
-                )
-                self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
+            self._fill_splits(dataset)
             self.class_combo.addItem("Any class", None)
             for cls in dataset.scheme.classes:
                 self.class_combo.addItem(swatch_icon(cls.color), f"Contains: {cls.name}", cls.id)
@@ -144,8 +137,6 @@ class DatasetPane(QWidget):
                 f"<b>{dataset.root.name}</b><br>{layout} · {scheme.num_classes} classes ({scheme.name})"
             )
             self.info_label.setToolTip(str(dataset.root) + _problems_text(dataset.problems))
-            default = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
-            self.split_combo.setCurrentIndex(default)
         else:
             self.info_label.setText("No data set open")
         self.split_combo.blockSignals(False)
@@ -153,6 +144,43 @@ class DatasetPane(QWidget):
         for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
             widget.setEnabled(dataset is not None)
         self._on_split_changed()
+
+    def grow(self, dataset: Dataset) -> None:
+        """The open data set again, with more samples (the demo set while it is being drawn).
+
+        The split, the filters and the selected sample stay; new samples join the list.
+        """
+        if self.dataset is None or dataset.root != self.dataset.root:
+            self.set_dataset(dataset)
+            return
+        current = self.current_sample()
+        self.stop_class_statistics()
+        self._presence.clear()
+        self.dataset = dataset
+        self.split_combo.blockSignals(True)
+        self._fill_splits(dataset, keep=self.current_split())
+        self.split_combo.blockSignals(False)
+        self.model.set_samples(self._samples())
+        self._names_lower = [s.name.lower() for s in self.model.samples]
+        self._refilter(select_first=current is None)
+        if current is not None and current in self.model.samples:
+            self._select_row(self.model.row_of(self.model.samples.index(current)), emit=False)
+        self._maybe_start_statistics()
+
+    def _fill_splits(self, dataset: Dataset, keep: str | None = None) -> None:
+        self.split_combo.clear()
+        for name, samples in dataset.splits.items():
+            labelled = sum(s.mask is not None for s in samples)
+            note = (
+                ""
+                if labelled == len(samples)
+                else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
+            )
+            self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
+        index = self.split_combo.findData(keep) if keep else -1
+        if index < 0:
+            index = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
+        self.split_combo.setCurrentIndex(index)
 
     def current_split(self) -> str | None:
         return self.split_combo.currentData()

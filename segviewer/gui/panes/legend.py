@@ -124,7 +124,7 @@ class LegendWidget(QWidget):
 
     def set_prediction_column(self, shown: bool) -> None:
         self.table.setColumnHidden(2, not shown)
-        self.setMinimumWidth(340 if shown else 250)  # room for class names next to both columns
+        self.setMinimumWidth(300 if shown else 220)  # room for class names next to both columns
 
     def set_shares(self, gt: np.ndarray | None, pred: np.ndarray | None) -> None:
         """(256,) pixel fractions per class id for this image; None clears the column."""

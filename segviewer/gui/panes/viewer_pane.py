@@ -1,4 +1,4 @@
-"""The viewer: one sample with its ground truth and prediction overlays, a legend and a hover readout.
+"""The viewer: one sample with its ground truth and prediction overlays, its legend and a hover readout.
 
 Pictures are composed in numpy (segviewer.core.overlay) and converted to a QImage once per change;
 images load and models predict off the UI thread, the newest request first.
@@ -12,7 +12,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QLabel,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -81,19 +80,13 @@ class ViewerPane(QWidget):
         self.caption = QLabel("")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = ImageView()
-        self.legend = LegendWidget(session)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.legend)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([800, 250])
+        self.legend = LegendWidget(session)  # docked by the window beside the data set list
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.caption)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.view, 1)
 
         self.toolbar.mode_clicked.connect(self.set_mode)
         self.toolbar.opacity_changed.connect(session.set_opacity)
@@ -324,7 +317,7 @@ class ViewerPane(QWidget):
         else:
             pred = self._pred[0] if self._pred is not None else None
             mode = self.session.mode
-            palette, drawn = self.palette(), self._drawn_classes()
+            palette, drawn = self.palette(), self.drawn_classes()
             predictor = self.predictions.predictor
             if mode == "prediction" and predictor is not None and not self._same_scheme(predictor):
                 # a model trained for other classes: draw its own colours, every class
@@ -349,7 +342,7 @@ class ViewerPane(QWidget):
         self._on_hover(*self._hover)
         self.frame_shown.emit()
 
-    def _drawn_classes(self) -> np.ndarray:
+    def drawn_classes(self) -> np.ndarray:
         """(256,) bool: the scheme's classes the session does not hide (never the ignore index)."""
         lut = np.zeros(256, bool)
         hidden = self.session.hidden_classes
