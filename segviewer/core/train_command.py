@@ -94,3 +94,29 @@ def shell_command(cfg: Mapping[str, Any], nproc: int = 0) -> str:
         else ["torchrun", f"--nproc-per-node={nproc}", "-m", "segviewer", "train"]
     )
     return shlex.join(head + args)
+
+
+def slurm_script(cfg: Mapping[str, Any], gpus: int = 0, hours: int = 4, cpus: int = 8) -> str:
+    """A SLURM batch script running the same training: `sbatch` it on a cluster's login node.
+
+    With `gpus` > 0 it asks for that many GPUs on one node and starts one process per GPU with torchrun.
+    """
+    model = str(cfg.get("model") or "model")
+    lines = [
+        "#!/bin/bash",
+        f"#SBATCH --job-name=segviewer-{model}",
+        "#SBATCH --nodes=1",
+        f"#SBATCH --cpus-per-task={cpus}",
+        f"#SBATCH --time={hours:02d}:00:00",
+        "#SBATCH --output=segviewer-%j.log",
+    ]
+    if gpus > 0:
+        lines.append(f"#SBATCH --gpus-per-node={gpus}")
+    lines += [
+        "",
+        "# Progress goes to the log; the run folder gets events.jsonl, which segviewer's",
+        "# File › Open run… follows live from any machine that sees the folder.",
+        f"srun {shell_command(cfg, nproc=gpus)}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -136,6 +136,13 @@ class MainWindow(QMainWindow):
         self.menus.panes.addAction(dock.toggleViewAction())
         return dock
 
+    def show_pane(self, widget: QWidget) -> None:
+        """Bring the dock holding `widget` to the front (and back on screen if it was closed)."""
+        for dock in self.findChildren(QDockWidget):
+            if dock.widget() is widget:
+                dock.show()
+                dock.raise_()
+
     def install_panes(self) -> None:
         """Dock the training, augmentation and evaluation panes and connect them to each other.
 

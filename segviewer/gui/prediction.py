@@ -47,6 +47,7 @@ class PredictionService(QObject):
         self._generation = 0
         self._loading = False
         self._latest = background.Latest(low_priority=True)
+        self._loader = background.Latest()  # a newer checkpoint request replaces an older one
 
     @property
     def loading(self) -> bool:
@@ -67,11 +68,11 @@ class PredictionService(QObject):
             return Predictor.from_checkpoint(path, threads=threads)
 
         self._set_loading(True)
-        background.spawn(self._load(path, load))
+        self._loader.start(self._load(path, load))
 
     async def _load(self, path: Path, load: Any) -> None:
         try:
-            predictor = await background.call(load)
+            predictor = await self._loader.run(load)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a message naming the file
             self._set_loading(False)
             self.load_failed.emit(describe_failure(exc, path))
@@ -117,6 +118,7 @@ class PredictionService(QObject):
 
     def shutdown(self) -> None:
         self._latest.shutdown()
+        self._loader.shutdown()
 
     def _set_loading(self, loading: bool) -> None:
         self._loading = loading

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from segviewer.commands.train import add_parser
-from segviewer.core.train_command import child_command, shell_command, train_arguments
+from segviewer.core.train_command import child_command, shell_command, slurm_script, train_arguments
 
 
 def parse(args: list[str]):
@@ -78,3 +78,14 @@ def test_child_and_shell_commands():
     assert shell_command({"root": "r"}, nproc=4).startswith(
         "torchrun --nproc-per-node=4 -m segviewer train r"
     )
+
+
+def test_slurm_script_runs_the_same_command():
+    cfg = {"root": "/data/bdd", "model": "unet", "epochs": 3}
+    script = slurm_script(cfg, gpus=2, hours=6)
+    assert script.startswith("#!/bin/bash\n")
+    assert "#SBATCH --gpus-per-node=2" in script and "#SBATCH --time=06:00:00" in script
+    assert (
+        "\nsrun torchrun --nproc-per-node=2 -m segviewer train /data/bdd --model unet --epochs 3\n" in script
+    )
+    assert "--gpus" not in slurm_script(cfg) and "\nsrun segviewer train /data/bdd" in slurm_script(cfg)

@@ -41,6 +41,7 @@ def test_first_start_opens_large_with_the_picture_widest(qtbot, messages):
     qtbot.waitUntil(lambda: win.viewer.width() > max(d.width() for d in docks))
     classes = next(d for d in docks if d.windowTitle() == "Classes")
     assert win.dockWidgetArea(classes) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert "Open &run…" in [a.text() for a in win.menus.file.actions()]  # the training pane's entry
     win.close()
 
 

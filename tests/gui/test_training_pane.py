@@ -15,6 +15,7 @@ if sys.version_info < (3, 12):  # PySide6 6.12 on CPython 3.11 drops a reference
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from segviewer.core import events as ev  # noqa: E402
 
@@ -284,3 +285,66 @@ def test_form_sets_loss_and_class_weighting_and_reads_old_configs(pane):
     assert form.values()["class_weights"] == "sqrt"
     form.set_values({"class_weights": "bogus"})  # a hand-edited config keeps the current choice
     assert form.values()["class_weights"] == "sqrt"
+
+
+def test_export_as_command_gives_the_line_for_the_form_and_a_slurm_script(qtbot, pane, demo_root, tmp_path):
+    import shlex
+
+    from tests.core.test_train_command import parse
+
+    click(qtbot, pane.export_button)
+    dialog = next(w for w in pane.findChildren(QWidget) if w.windowTitle() == "Export as command")
+    qtbot.addWidget(dialog)
+    words = shlex.split(dialog.command.toPlainText())
+    assert words[:2] == ["segviewer", "train"]
+    args = parse(words[2:])
+    assert Path(args.root) == demo_root and args.epochs == 2 and args.batch_size == 2
+    assert tuple(args.input_size) == (32, 48) and args.widths == [4, 8, 16, 32] and args.out is None
+    dialog.processes.setValue(2)
+    assert dialog.command.toPlainText().startswith("torchrun --nproc-per-node=2 -m segviewer train ")
+    script = dialog.save_slurm_to(tmp_path / "train.sbatch")
+    text = script.read_text()
+    assert (
+        "#SBATCH --gpus-per-node=2" in text
+        and "\nsrun torchrun --nproc-per-node=2 -m segviewer train " in text
+    )
+    assert script.stat().st_mode & 0o100
+
+
+def test_a_run_written_elsewhere_is_followed_as_it_grows(qtbot, pane, tmp_path):
+    run = tmp_path / "cluster-run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "ulite", "epochs": 2, "root": "/elsewhere"}))
+    names = [f"class{i}" for i in range(19)]
+
+    def append(*events) -> None:
+        with (run / "events.jsonl").open("a") as f:
+            f.writelines(ev.to_json_line(e) + "\n" for e in events)
+
+    append(ev.Started(str(run), {"epochs": 2}, "cuda:0 (remote)", 80, 20, 4, 1000))
+    append(*(ev.Batch(1, step, 4, 2.0 / step, 50.0) for step in range(1, 5)))
+    saved = []
+    pane.best_checkpoint_saved.connect(saved.append)
+    assert pane.follow_run(run)
+    qtbot.waitUntil(
+        lambda: "Training on cuda:0 (remote)" in pane.view.log_view.toPlainText(), timeout=WAIT_MS
+    )
+    qtbot.waitUntil(lambda: data_points(pane.view.loss_plot) and max(data_points(pane.view.loss_plot)) >= 4)
+    assert pane.start_button.isEnabled()  # nothing trains here
+
+    best = run / "best.pt"
+    best.write_bytes(b"x")
+    append(
+        ev.Epoch(1, 2, 0.9, 1.0, 0.25, 0.8, [0.5] * 19, names, 12.0, True),
+        ev.CheckpointSaved(str(best), 1, 0.25, True),
+    )
+    qtbot.waitUntil(lambda: saved == [str(best)], timeout=WAIT_MS)  # the viewer shows the new best
+    assert "validation mIoU 0.250 — new best" in pane.view.log_view.toPlainText()
+    assert max(data_points(pane.view.miou_plot)) >= 1
+
+    def listed() -> bool:
+        return any(r.path == run for r in pane.runs.runs())
+
+    qtbot.waitUntil(listed, timeout=WAIT_MS)  # next to the local runs
+    append(ev.Finished(str(run), str(best), 0.25, 1, 2))
+    qtbot.waitUntil(lambda: "Finished" in pane.view.status_label.text(), timeout=WAIT_MS)

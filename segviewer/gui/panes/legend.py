@@ -56,8 +56,11 @@ class LegendWidget(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed share columns: widths that follow the numbers would shift the docks (and the
+        # picture) a few pixels whenever another sample is shown.
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, header.fontMetrics().horizontalAdvance("Ground truth") + 16)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.itemChanged.connect(self._on_item_changed)
 

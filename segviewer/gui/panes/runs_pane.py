@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core.model_registry import model_title
-from segviewer.core.runs import RunInfo, list_runs
+from segviewer.core.runs import RunInfo, list_runs, read_run
 from segviewer.gui import background
 
 COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
@@ -44,6 +44,7 @@ class RunsPane(QWidget):
         self._runs: list[RunInfo] = []
         self._running_dir: Path | None = None
         self._listing = background.Latest()
+        self._followed: list[Path] = []  # run folders from elsewhere (Open run…), listed too
 
         self.folder_label = QLabel("No runs folder")
         self.folder_label.setWordWrap(True)
@@ -95,12 +96,19 @@ class RunsPane(QWidget):
         self._update_buttons()
 
     def refresh(self) -> None:
-        if self._folder is None:
+        if self._folder is None and not self._followed:
             return
         self._listing.start(self._list(self._folder))
 
+    def add_followed(self, run_dir: Path) -> None:
+        """List `run_dir` (a run written elsewhere, e.g. on a cluster) next to the local runs."""
+        run_dir = Path(run_dir)
+        if run_dir not in self._followed:
+            self._followed.insert(0, run_dir)
+        self.refresh()
+
     async def _list(self, folder: Path) -> None:
-        self._on_listed(await self._listing.run(list_runs, folder))
+        self._on_listed(await self._listing.run(_list_with, folder, list(self._followed)))
 
     def runs(self) -> list[RunInfo]:
         return list(self._runs)
@@ -172,3 +180,14 @@ class RunsPane(QWidget):
         run = self.selected_run()
         if run is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(run.path)))
+
+
+def _list_with(folder: Path | None, followed: list[Path]) -> list[RunInfo]:
+    """The runs in `folder`, then the followed run folders that are not among them."""
+    runs = list_runs(folder) if folder is not None else []
+    known = {r.path for r in runs}
+    for path in followed:
+        info = read_run(path) if path not in known else None
+        if info is not None:
+            runs.append(info)
+    return runs

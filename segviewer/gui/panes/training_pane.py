@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
     QMessageBox,
     QPushButton,
@@ -28,10 +29,15 @@ from segviewer.core import events as ev
 from segviewer.core.runs import RunInfo, new_run_dir
 from segviewer.core.train_command import child_command
 from segviewer.gui import background
+from segviewer.gui import settings as prefs
+from segviewer.gui.menus import add_action
+from segviewer.gui.panes.export_command import ExportCommandDialog
 from segviewer.gui.panes.run_view import ERROR_COLOR, RunView
 from segviewer.gui.panes.runs_pane import RunsPane
 from segviewer.gui.panes.training_form import SettingsForm
 
+FOLLOW_INTERVAL_S = 0.5  # how often a followed run folder's events.jsonl is read
+EVENTS_PER_STEP = 2000  # a long finished run replays in steps, painting in between
 HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before the form imports torch (devices, sizes)
 STOP_WAIT_S = 30  # closing the window: how long a stopped run may take to save before it is killed
 
@@ -74,6 +80,7 @@ class TrainingPane(QWidget):
         self._scheme_name: str | None = None
         self._child: background.ChildProcess | None = None
         self._task: asyncio.Task | None = None
+        self._following: asyncio.Task | None = None
         self._paused = False
         self._stopping = False
         self.config_overrides: dict = {}  # TrainConfig fields the form does not show (tests, experts)
@@ -85,6 +92,11 @@ class TrainingPane(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End after the current batch; the best checkpoint is kept")
+        self.export_button = QPushButton("Export as command…")
+        self.export_button.setToolTip(
+            "The segviewer train (or torchrun) line for these settings, or a SLURM script, to run elsewhere"
+        )
+        self.export_button.clicked.connect(self.export_command)
         self.auto_refresh = QCheckBox("Auto-refresh viewer with best model")
         self.auto_refresh.setToolTip(
             "Whenever training saves a better model, show its prediction in the viewer"
@@ -110,6 +122,7 @@ class TrainingPane(QWidget):
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(buttons)
@@ -154,6 +167,7 @@ class TrainingPane(QWidget):
         except ValueError as exc:  # a bad form value or a hand-edited config.json
             self.view.show_status(str(exc), ERROR_COLOR)
             return False
+        self.stop_following()
         self.view.reset()
         self._paused = self._stopping = False
         self.view.log(
@@ -166,6 +180,17 @@ class TrainingPane(QWidget):
         self._update_buttons()
         self.training_started.emit(str(cfg["out"]))
         return True
+
+    def export_command(self) -> ExportCommandDialog | None:
+        """Show the command line for the form's settings (None, with a message, when they are incomplete)."""
+        try:
+            cfg = self._build_config(None)
+            dialog = ExportCommandDialog(cfg, self)
+        except ValueError as exc:
+            self.view.show_status(str(exc), ERROR_COLOR)
+            return None
+        dialog.show()
+        return dialog
 
     def resume_run(self, run: RunInfo) -> None:
         self.form.set_values(run.config)
@@ -190,9 +215,31 @@ class TrainingPane(QWidget):
                 self.run_ended.connect(window.close, Qt.ConnectionType.SingleShotConnection)
         return False
 
+    def follow_run(self, run_dir: str | Path) -> bool:
+        """Show a run written elsewhere (a terminal, torchrun, a cluster) from its events.jsonl as it
+        grows: the same curves, class IoU and log as a local run. False while training here."""
+        if self.is_training():
+            self.view.show_status("Stop the run in progress first, then open another run.", ERROR_COLOR)
+            return False
+        run_dir = Path(run_dir)
+        self.stop_following()
+        self.view.reset("Reading the run…")
+        self.view.log(f"Following {run_dir} (its events.jsonl)")
+        self.view.show_status(f"Following {run_dir.name}: updates as the run writes events")
+        self.runs.add_followed(run_dir)
+        self._following = background.spawn(self._follow_folder(run_dir))
+        return True
+
+    def stop_following(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            self._following = None
+            self.view.end()
+
     def shutdown(self) -> None:
         """The window is closing: a run still going is stopped (and killed if it does not end)."""
         self._shut_down = True
+        self.stop_following()
         child = self._child
         if child is not None:
             child.send("stop")
@@ -229,6 +276,19 @@ class TrainingPane(QWidget):
         self.runs.refresh()
         self._update_buttons()
         self.run_ended.emit()
+
+    async def _follow_folder(self, run_dir: Path) -> None:
+        follower = ev.EventFollower(run_dir / "events.jsonl")
+        while True:
+            events = await background.call(follower.poll)
+            if follower.restarted:  # the file was replaced (a new run there): start over
+                self.view.reset("Reading the run…")
+            for start in range(0, len(events), EVENTS_PER_STEP):
+                for event in events[start : start + EVENTS_PER_STEP]:
+                    self.view.show_event(event)
+                    self.event_received.emit(event)
+                await asyncio.sleep(0)  # paint between steps of a long replay
+            await asyncio.sleep(FOLLOW_INTERVAL_S)
 
     # --- building the run -------------------------------------------------------------------
     def _build_config(self, resume_run: RunInfo | None) -> dict[str, Any]:
@@ -296,4 +356,15 @@ def install_training_pane(window) -> TrainingPane:
     pane.load_checkpoint_requested.connect(window.load_checkpoint)
     window.add_close_check(pane.confirm_close)
     window.add_shutdown(pane.shutdown)
+    for folder in prefs.followed_runs(window.settings):
+        pane.runs.add_followed(Path(folder))
+
+    def open_run() -> None:
+        start = str(pane.form.runs_folder())
+        folder = QFileDialog.getExistingDirectory(window, "Open a run folder (with events.jsonl)", start)
+        if folder and pane.follow_run(folder):
+            prefs.add_followed_run(window.settings, Path(folder))
+            window.show_pane(pane)
+
+    add_action(window, window.menus.file, "Open &run…", open_run)
     return pane
