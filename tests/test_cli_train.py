@@ -154,11 +154,64 @@ def test_foreign_checkpoint_is_a_clear_error(tmp_path, capsys, trained):
 
 
 def test_cli_defaults_are_the_engine_defaults():
-    from segviewer.commands.train import DEFAULTS
-    from segviewer.core.training import TrainConfig
+    from segviewer.cli import build_parser
+    from segviewer.commands.train import config_from_args
+    from segviewer.core.training.config import TrainConfig
 
-    cfg = TrainConfig(root=".")
-    assert DEFAULTS == {key: getattr(cfg, key) for key in DEFAULTS}
+    assert config_from_args(build_parser().parse_args(["train", "ROOT"])) == TrainConfig(root="ROOT")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "model": "segnet-basic",
+            "model_options": {"width": 8},
+            "epochs": 3,
+            "batch_size": 2,
+            "lr": 3e-4,
+            "lr_schedule": "onecycle",
+            "warmup_fraction": 0.25,
+            "optimizer": "adamw",
+            "weight_decay": 0.01,
+            "input_size": (64, 96),
+            "train_crop": (32, 48),
+            "patience": 0,
+            "class_weights": "sqrt",
+            "loss": "ce+dice",
+            "augment": "light",
+            "device": "cpu",
+            "out": "runs/x",
+            "init_from": "runs/a/best.pt",
+            "threads": 3,
+            "num_workers": 0,
+            "seed": 7,
+            "scheme": "camvid",
+            "amp": False,
+            "sync_bn": True,
+            "max_train_batches": 2,
+            "max_val_batches": 1,
+            "train_split": "trainval",
+            "val_split": "test",
+            "cache_dir": "",
+        },
+        {"model_options": {"widths": [4, 8, 8, 16]}, "resume": True, "out": "r", "amp": True},
+    ],
+)
+def test_command_args_give_the_config_back(overrides):
+    """What --nproc hands every rank (and what a program shows as the run's command) loses nothing."""
+    from dataclasses import fields
+
+    from segviewer.cli import build_parser
+    from segviewer.commands.train import command_args, config_from_args
+    from segviewer.core.training.config import TrainConfig
+
+    cfg = TrainConfig(root="data/demo", **overrides)
+    back = config_from_args(build_parser().parse_args(["train", *command_args(cfg)]))
+    assert back == cfg
+    changed = {f.name for f in fields(TrainConfig) if getattr(cfg, f.name) != f.default}
+    assert len(overrides) < 5 or changed >= set(overrides) - {"model_options"}  # every field was tried
 
 
 def test_loss_and_class_weighting_reach_the_run_config(trained):
