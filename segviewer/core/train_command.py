@@ -12,63 +12,19 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-# TrainConfig fields and the flag that sets each; a value of None leaves the flag out.
-FLAGS = {
-    "model": "--model",
-    "epochs": "--epochs",
-    "batch_size": "--batch-size",
-    "lr": "--lr",
-    "lr_schedule": "--lr-schedule",
-    "input_size": "--input-size",
-    "patience": "--patience",
-    "class_weights": "--class-weights",
-    "loss": "--loss",
-    "augment": "--augment",
-    "device": "--device",
-    "out": "--out",
-    "threads": "--threads",
-    "num_workers": "--workers",
-    "seed": "--seed",
-    "scheme": "--scheme",
-}
-# Settings without a flag, with their defaults: a run that needs another value cannot be a command.
-NO_FLAG = {
-    "amp": None,
-    "max_train_batches": None,
-    "max_val_batches": None,
-    "train_split": "train",
-    "val_split": "val",
-    "cache_dir": None,
-}
-
 
 def train_arguments(cfg: Mapping[str, Any]) -> list[str]:
-    """`ROOT --model ... --out ...` for `cfg` (TrainConfig fields, as in config.json).
+    """`ROOT --model ...` for `cfg` (TrainConfig fields, as in config.json); defaults are left out.
 
-    ValueError names a setting that no flag can carry.
+    ValueError names a setting that no flag can carry (or a value TrainConfig refuses).
     """
-    for name, default in NO_FLAG.items():
-        if cfg.get(name, default) != default:
-            raise ValueError(f"the training setting {name}={cfg[name]!r} has no command-line flag")
-    args = [str(cfg["root"])]
-    for name, flag in FLAGS.items():
-        value = cfg.get(name)
-        if value is None:
-            continue
-        if name == "input_size":
-            value = f"{value[0]}x{value[1]}"
-        elif name == "class_weights":
-            value = {True: "median", False: "none"}.get(value, value)
-        args += [flag, str(value)]
-    options = dict(cfg.get("model_options") or {})
-    widths = options.pop("widths", None) or ([options.pop("width")] if "width" in options else None)
-    if options:
-        raise ValueError(f"the model options {sorted(options)} have no command-line flag")
-    if widths:
-        args += ["--widths", ",".join(str(int(w)) for w in widths)]
-    if cfg.get("resume"):
-        args.append("--resume")
-    return args
+    from segviewer.commands.train import command_args  # the CLI's own inverse of its parser
+    from segviewer.core.training.config import TrainConfig
+
+    try:
+        return command_args(TrainConfig.from_json(dict(cfg)))
+    except TypeError as exc:  # a field TrainConfig does not know, e.g. from a newer config.json
+        raise ValueError(f"these training settings cannot be used: {exc}") from None
 
 
 def child_command(cfg: Mapping[str, Any]) -> list[str]:
