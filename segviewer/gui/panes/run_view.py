@@ -25,6 +25,13 @@ ERROR_COLOR = "#c62828"
 WARNING_COLOR = "#b26a00"
 GOOD_COLOR = "#2e7d32"
 REFRESH_MS = 100  # coalesced redraws: at most ~10 per second
+# One dark text colour over a light fill and a light groove: the default style paints the text white
+# over the fill and black over the groove, so "Epoch 4 of 15 · batch 31 of 53" changed colour mid-word.
+PROGRESS_STYLE = (
+    "QProgressBar { color: #111111; background: #ececec; border: 1px solid #a0a0a0; border-radius: 3px;"
+    " text-align: center; min-height: 18px; }"
+    " QProgressBar::chunk { background: #a9cdf2; border-radius: 2px; }"
+)
 
 
 class RunView(QObject):
@@ -36,6 +43,7 @@ class RunView(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.progress = QProgressBar()
+        self.progress.setStyleSheet(PROGRESS_STYLE)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Not started")
