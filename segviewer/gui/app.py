@@ -133,11 +133,19 @@ def run(root: Path | str | None = None, scheme: str | None = None) -> int:
     ticker = QTimer(interval=250)
     ticker.timeout.connect(lambda: None)
     ticker.start()
-    window.show()
-    QTimer.singleShot(
-        0, window.install_panes
-    )  # after the first paint: the window shows in well under a second
+    show_window(window)
     return int(app.exec())
+
+
+PANES_AT_THE_LATEST_MS = 2000
+
+
+def show_window(window: MainWindow) -> None:
+    """Show the window; the heavier panes (about a second to build) follow once the first sample is on
+    screen, or after two seconds, so that neither the window nor the first picture waits for them."""
+    window.show()
+    window.viewer.sample_shown.connect(lambda _sample: QTimer.singleShot(0, window.install_panes))
+    QTimer.singleShot(PANES_AT_THE_LATEST_MS, window.install_panes)
 
 
 def main(argv: list[str] | None = None) -> int:

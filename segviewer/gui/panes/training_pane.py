@@ -38,7 +38,7 @@ from segviewer.gui.panes.training_form import SettingsForm
 
 FOLLOW_INTERVAL_S = 0.5  # how often a followed run folder's events.jsonl is read
 EVENTS_PER_STEP = 2000  # a long finished run replays in steps, painting in between
-HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before the form imports torch (devices, sizes)
+CHOICES_DELAY_MS = 300  # let the window paint before the form lists presets and asks for devices
 STOP_WAIT_S = 30  # closing the window: how long a stopped run may take to save before it is killed
 
 
@@ -134,7 +134,7 @@ class TrainingPane(QWidget):
         self._update_buttons()
         self.runs.set_folder(self.form.runs_folder())
         self._shut_down = False
-        QTimer.singleShot(HEAVY_IMPORT_DELAY_MS, self._load_choices)
+        QTimer.singleShot(CHOICES_DELAY_MS, self._load_choices)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(420, 820)  # leaves the viewer most of the window
