@@ -55,12 +55,18 @@ def images_per_s(batches: list[tuple[float, int]]) -> float | None:
     return sum(n for _, n in batches[skip + 1 :]) / span if span > 0 else None
 
 
-def headless(cfg: dict, seconds: float) -> tuple[float | None, str | None]:
-    """The same run through `segviewer train --events jsonl` (no window) for `seconds` of batches."""
-    from segviewer.core import events as ev
-    from segviewer.core.train_command import train_arguments
+def headless(cfg: dict, seconds: float, low_priority: bool) -> tuple[float | None, str | None]:
+    """The same run through `segviewer train --events jsonl` (no window) for `seconds` of batches.
 
-    argv = [sys.executable, "-m", "segviewer", "train", *train_arguments(cfg), "--events", "jsonl"]
+    `low_priority`: exactly the pane's command line (`--low-priority` too), so that on a machine
+    shared with other work the ratio measures the window, not the scheduling priority.
+    """
+    from segviewer.core import events as ev
+    from segviewer.core.train_command import child_command
+
+    argv = child_command(cfg)
+    if not low_priority:
+        argv.remove("--low-priority")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     batches: list[tuple[float, int]] = []
@@ -94,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pane", action="store_true", help="train through the full TrainingPane (the only way)"
     )
     parser.add_argument("--no-headless", action="store_true", help="skip the run without a window")
+    parser.add_argument(
+        "--headless-normal-priority",
+        action="store_true",
+        help="run the headless comparison without --low-priority (the pane's child always has it)",
+    )
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import Qt, QTimer
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     headless_rate, headless_failed = (None, None)
     if not args.no_headless and "failed" not in result:
         cfg = dict(pane.form.values(), **overrides, root=str(root), out=str(tmp / "headless"))
-        headless_rate, headless_failed = headless(cfg, args.seconds)
+        headless_rate, headless_failed = headless(cfg, args.seconds, not args.headless_normal_priority)
     print(
         json.dumps(
             {
@@ -193,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 "images_per_s": round(gui_rate, 2) if gui_rate else None,
                 "headless_images_per_s": round(headless_rate, 2) if headless_rate else None,
                 "ratio": round(gui_rate / headless_rate, 3) if gui_rate and headless_rate else None,
+                "headless_low_priority": not args.headless_normal_priority,
                 "batches": len(batches),
                 "seconds": round(elapsed, 1),
                 "device": result.get("device"),
