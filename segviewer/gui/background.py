@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
-_pools: dict[bool, ThreadPoolExecutor] = {}
+_pools: dict[str, ThreadPoolExecutor] = {}
 _tasks: set[asyncio.Task] = set()
 _failure_handlers: list[Callable[[BaseException], None]] = []
 
@@ -109,12 +109,15 @@ def _task_done(task: asyncio.Task) -> None:
         _report(task.exception())
 
 
-def _pool(low_priority: bool) -> ThreadPoolExecutor:
-    if low_priority not in _pools:
+def _pool(low_priority: bool, long: bool = False) -> ThreadPoolExecutor:
+    """Short calls share a pool per priority; long jobs (streams, progress) get a pool of their own,
+    so that drawing the demo set or scanning masks never holds up thumbnails and predictions."""
+    name = "long" if long else "bg" if low_priority else "ui"
+    if name not in _pools:
         cores = paths.usable_cores()
-        workers = max(1, min(4, cores - 1)) if low_priority else max(2, min(4, cores))
-        _pools[low_priority] = _executor(workers, low_priority, "bg" if low_priority else "ui")
-    return _pools[low_priority]
+        workers = {"ui": max(2, min(4, cores)), "bg": max(1, min(4, cores - 1)), "long": 4}[name]
+        _pools[name] = _executor(workers, low_priority or long, name)
+    return _pools[name]
 
 
 def _executor(workers: int, low_priority: bool, name: str) -> ThreadPoolExecutor:
@@ -208,7 +211,7 @@ async def stream(
             return
         put(batch, _END)
 
-    _pool(low_priority).submit(produce)
+    _pool(low_priority, long=True).submit(produce)
     try:
         while True:
             batch, end = await queue.get()
@@ -252,7 +255,7 @@ async def call_with_progress(
         loop.call_soon_threadsafe(loop.call_later, interval, deliver)
 
     try:
-        result = await asyncio.wrap_future(_pool(True).submit(fn, progress, stop.is_set))
+        result = await asyncio.wrap_future(_pool(True, long=True).submit(fn, progress, stop.is_set))
     finally:
         stop.set()
     if state["latest"] is not None:

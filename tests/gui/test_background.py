@@ -112,3 +112,22 @@ def test_child_process_lines_stdin_and_exit_code(qtbot):
     qtbot.waitUntil(lambda: not child.running(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: lines == ["ready", "got stop"], timeout=WAIT_MS)
     assert child.exit_code == 3
+
+
+def test_a_long_job_never_holds_up_short_background_calls(qtbot):
+    """Drawing the demo set (a long job) must not keep thumbnails (short low-priority calls) waiting."""
+    gate = threading.Event()
+    done = []
+
+    async def long_job() -> None:
+        await background.call_with_progress(lambda progress, stop: gate.wait(20), lambda *a: None)
+
+    async def short() -> None:
+        done.append(await background.call(lambda: "thumbnail", low_priority=True))
+
+    task = background.spawn(long_job())
+    background.spawn(short())
+    qtbot.waitUntil(lambda: done == ["thumbnail"], timeout=WAIT_MS)
+    assert not task.done()
+    gate.set()
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)

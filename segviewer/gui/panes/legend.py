@@ -91,8 +91,6 @@ class LegendWidget(QWidget):
         buttons.addWidget(self.hide_all)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("<b>Classes</b>")
-        layout.addWidget(title)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.colorblind)
