@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -316,24 +317,25 @@ def run(args: argparse.Namespace) -> int:
     if args.nproc:
         return launch(cfg, args.nproc, args.events, args.low_priority)
     from segviewer.core.training import train
-    from segviewer.core.training.distributed import ranks_from_environment
+    from segviewer.core.training.distributed import REPORTED_BY_RANK_0, ranks_from_environment
 
     ranks = ranks_from_environment()
     control = RunControl()
-    if ranks.is_main:
-        stream = EventLines(sys.stdout, control) if args.events == "jsonl" else None
-        printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr)
-        if stream:
-            threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
-    else:  # the other ranks of a distributed run: rank 0 reports; they speak only when they fail
-        stream, printer = None, ProgressPrinter(None, sys.stderr, prefix=f"rank {ranks.rank}: ")
+    stream = EventLines(sys.stdout, control) if args.events == "jsonl" and ranks.is_main else None
+    # The other ranks of a distributed run print nothing: rank 0 reports the run, and a rank's own
+    # failure goes to torchrun's error file, which the launcher (or torchrun) prints once.
+    printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr, quiet=not ranks.is_main)
+    if stream:
+        threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
     with _StopOnInterrupt(control, announce=ranks.is_main):
         for event in train(cfg, should_stop=control):
             if stream:
                 stream.write(event)
             printer.show(event)
-    if printer.exit_code:
-        _record_failure(printer.failure)
+    if printer.failure is not None:
+        if REPORTED_BY_RANK_0 in printer.failure.details:
+            return 0  # rank 0 ends the job with the error and its exit code
+        _record_failure(printer.failure.message)
     return printer.exit_code
 
 
@@ -353,6 +355,10 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     from torch.distributed.run import get_args_parser
     from torch.distributed.run import run as torchrun
 
+    from segviewer.core import paths
+
+    # Each rank sets its own thread count; this only keeps torchrun from warning that it chose 1.
+    os.environ.setdefault("OMP_NUM_THREADS", str(cfg.threads or max(1, paths.usable_cores() // nproc)))
     child = ["train", *command_args(cfg)]
     if events:
         child += ["--events", events]
@@ -361,11 +367,12 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     launcher = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(nproc), "--module", "segviewer", *child]
     )
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # one message, ours
     try:
         torchrun(launcher)
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
-        if rank != 0 or not failure.message or failure.exitcode < 0:  # rank 0 printed its own
+        if rank != 0 or failure.exitcode < 0:  # rank 0 printed its own error
             reason = failure.message if failure.exitcode > 0 else f"ended by signal {-failure.exitcode}"
             print(f"segviewer: error: rank {rank} of {nproc} failed: {reason}", file=sys.stderr)
         return 1
@@ -483,17 +490,17 @@ class _StopOnInterrupt:
 class ProgressPrinter:
     """Turns training events into terminal output: a \\r progress bar on a TTY, summary lines always.
 
-    With `out=None` (the other ranks of a distributed run) only failures are printed, after `prefix`.
+    `quiet` prints nothing (the other ranks of a distributed run) but still notes the failure.
     """
 
-    def __init__(self, out, err, interval: float = 0.1, prefix: str = "") -> None:
-        self.out, self.err, self.prefix = out, err, prefix
+    def __init__(self, out, err, interval: float = 0.1, quiet: bool = False) -> None:
+        self.out, self.err, self.quiet = out, err, quiet
         self.tty = hasattr(out, "isatty") and out.isatty() and os.environ.get("TERM") != "dumb"
         self.interval = interval
         self._last_draw = 0.0
         self._bar_shown = False
         self.exit_code = 0
-        self.failure = ""
+        self.failure = None  # the Failed event, if the run ended with one
 
     def show(self, event) -> None:
         from segviewer.core import events as ev
@@ -501,7 +508,7 @@ class ProgressPrinter:
         match event:
             case ev.Failed():
                 self._failed(event)
-            case _ if self.out is None:
+            case _ if self.quiet:
                 pass
             case ev.Started():
                 self._started(event)
@@ -564,8 +571,9 @@ class ProgressPrinter:
             self._line(f"stopped; continue with: segviewer train ... --out {e.run_dir} --resume")
 
     def _failed(self, e) -> None:
-        self._line(f"segviewer: error: {self.prefix}{e.message}", self.err)
+        self.exit_code, self.failure = 1, e
+        if self.quiet:
+            return
+        self._line(f"segviewer: error: {e.message}", self.err)
         for detail in e.details:
             self._line(f"  {detail}", self.err)
-        self.exit_code = 1
-        self.failure = e.message

@@ -35,7 +35,12 @@ def train(
     """
     import torch
 
-    from segviewer.core.training.distributed import ProcessGroup, ranks_from_environment
+    from segviewer.core.training.distributed import (
+        REPORTED_BY_RANK_0,
+        ProcessGroup,
+        RankZeroError,
+        ranks_from_environment,
+    )
     from segviewer.core.training.trainer import Trainer
 
     pending: list[ev.Event] = []
@@ -57,6 +62,8 @@ def train(
     try:
         for event in trainer.run(should_stop or (lambda: False)):
             yield logged(event)
+    except RankZeroError as exc:
+        yield ev.Failed(str(exc), [REPORTED_BY_RANK_0])
     except UserError as exc:
         yield logged(_failed(trainer, str(exc)))
     except torch.OutOfMemoryError:
