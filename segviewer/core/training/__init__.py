@@ -51,11 +51,10 @@ def train(
         return
 
     def logged(event: ev.Event) -> ev.Event:
-        """Append to events.jsonl once the folder exists (events before it are kept until then)."""
+        """Append to events.jsonl once the run has its folder (events before are kept until then)."""
         pending.append(event)
-        folder = trainer.folder
-        if folder is not None and folder.path.is_dir():
-            folder.append_events(pending)
+        if trainer.started:
+            trainer.folder.append_events(pending)
             pending.clear()
         return event
 

@@ -41,6 +41,9 @@ class Trainer:
         self.cfg = cfg
         self.group = group or ProcessGroup()
         self.folder: RunFolder | None = None
+        # Set once the run folder is this run's: before, a refusal (say, a --resume that does not fit)
+        # leaves the folder, its status and its events.jsonl as they were.
+        self.started = False
         self.stopping = EarlyStopping(cfg.patience)
         self.rows: list[dict] = []
         self.start_epoch = 1
@@ -75,10 +78,10 @@ class Trainer:
         )
         for note in notes:
             yield ev.Warning(note)
+        start = self.group.share(self._load_init_checkpoint) if cfg.init_from else None
         path = self.group.share(lambda: str(RunFolder.create(cfg.out, cfg.model, cfg.resume).path))
         self.folder = RunFolder(path, writes=ranks.is_main)
         resume = self.group.share(self._load_resume_checkpoint) if cfg.resume else None
-        start = self.group.share(self._load_init_checkpoint) if cfg.init_from else None
         self._build_model(resume or start)
         if resume:
             self._restore(resume)
@@ -93,6 +96,7 @@ class Trainer:
             record["init_from"] = start["path"]
         self.folder.write_config(cfg.to_json() | record)
         self.folder.write_status("running")
+        self.started = True
 
     def _device(self) -> torch.device:
         from segviewer.core.devices import resolve_device
@@ -464,7 +468,7 @@ class Trainer:
         self.group.close()
 
     def write_status(self, status: str, message: str = "") -> None:
-        if self.folder is not None:
+        if self.started:
             self.folder.write_status(status, message)
 
     # --- helpers -----------------------------------------------------------------------------------

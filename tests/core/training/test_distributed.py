@@ -144,3 +144,14 @@ def test_ctrl_c_stops_every_rank_and_keeps_the_checkpoint(demo):
     assert proc.returncode == 130 and (out / "last.pt").is_file()
     assert json.loads((out / "status.json").read_text())["status"] == "stopped"
     assert np.isfinite([e.loss for e in events if type(e) is ev.Batch]).all()
+
+
+def test_resuming_needs_the_same_number_of_ranks(demo, two_rank_run, tmp_path):
+    from segviewer.core.training import TrainConfig, train
+
+    cfg = TrainConfig(
+        root=str(demo), epochs=2, batch_size=4, input_size=(36, 64), device="cpu", out=str(two_rank_run[0]),
+        resume=True, model_options={"widths": [4, 8, 8, 16]}, num_workers=0, cache_dir=str(tmp_path / "c"),
+    )  # fmt: skip
+    events = list(train(cfg))  # one process
+    assert [type(e) for e in events] == [ev.Failed] and "--nproc 2" in events[0].message
