@@ -323,3 +323,12 @@ def test_low_priority_lowers_nice_and_sets_batch_scheduling():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     nice, batch = result.stdout.split()
     assert int(nice) == min(19, before + 10) and batch == "True"
+
+
+def test_nproc_is_refused_inside_torchrun_and_below_one(capsys, monkeypatch):
+    code, _, err = run_cli(capsys, "train", "ROOT", "--nproc", "0")
+    assert code == 2 and "--nproc must be at least 1" in err
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, _, err = run_cli(capsys, "train", "ROOT", "--nproc", "2")
+    assert code == 2 and "under torchrun" in err

@@ -314,7 +314,7 @@ def run(args: argparse.Namespace) -> int:
 
         lower_priority()
     cfg = config_from_args(args)
-    if args.nproc:
+    if args.nproc is not None:
         return launch(cfg, args.nproc, args.events, args.low_priority)
     from segviewer.core.training import train
     from segviewer.core.training.distributed import REPORTED_BY_RANK_0, ranks_from_environment
@@ -347,9 +347,14 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     message is printed once.
     """
     from segviewer.core.errors import UserError
+    from segviewer.core.training.distributed import ranks_from_environment
 
     if nproc < 1:
         raise UserError(f"--nproc must be at least 1, got {nproc}")
+    if ranks_from_environment().distributed:
+        raise UserError(
+            "--nproc starts the ranks itself; under torchrun (RANK and WORLD_SIZE set) leave it out"
+        )
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser

@@ -77,9 +77,20 @@ def train(
     except Exception as exc:  # never raise into the GUI: report, keep the traceback for a bug report
         log = trainer.folder.write_error_log(traceback.format_exc()) if trainer.folder else None
         details = [f"traceback saved in {log}"] if log else []
-        yield logged(_failed(trainer, f"training failed: {type(exc).__name__}: {exc}", details))
+        message = f"training failed: {type(exc).__name__}: {exc}"
+        if trainer.group.distributed and _lost_a_rank(exc):
+            message = f"training stopped: another rank of this job ended (its message says why): {str(exc).splitlines()[0][:200]}"
+        yield logged(_failed(trainer, message, details))
     finally:
         trainer.close()
+
+
+def _lost_a_rank(exc: Exception) -> bool:
+    """A collective that failed because another process of the job is gone (NCCL or gloo)."""
+    import torch.distributed as dist
+
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or "gloo" in text or "Connection reset by peer" in text
 
 
 def _failed(trainer: Trainer, message: str, details: list[str] | None = None) -> ev.Failed:
