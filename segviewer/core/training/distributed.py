@@ -131,6 +131,22 @@ class ProcessGroup:
             raise UserError(value) if self.ranks.is_main else RankZeroError(value)
         return value
 
+    def agree(self, error: str | None) -> None:
+        """Raise the first rank's error, if any rank had one, on every rank (rank 0 reports it)."""
+        if not self.distributed:
+            if error is not None:
+                raise UserError(error)
+            return
+        import torch.distributed as dist
+
+        errors: list = [None] * self.ranks.world_size
+        dist.all_gather_object(errors, error)
+        for rank, message in enumerate(errors):
+            if message is not None:
+                if not self.ranks.is_main:
+                    raise RankZeroError(message)
+                raise UserError(message if rank == 0 else f"rank {rank}: {message}")
+
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of a few numbers over the ranks (float64)."""
         if not self.distributed:

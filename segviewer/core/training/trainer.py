@@ -59,23 +59,28 @@ class Trainer:
         from segviewer.core.pipeline import split_for_training
 
         cfg = self.cfg
-        check_config(cfg)
-        if cfg.train_crop is not None and not _pipeline_crops():
-            raise UserError(
-                "--train-crop needs random crops in the input pipeline, which this segviewer does not "
-                "have yet; train without --train-crop"
-            )
         ranks = self.group.ranks
-        self.device = self._device()
-        self.group.start(self.device.type)
+        self.group.start(_backend_device(cfg.device))
+        error = None
+        try:  # what each rank checks alone; then the ranks agree, so one of them reports it
+            check_config(cfg)
+            if cfg.train_crop is not None and not _pipeline_crops():
+                raise UserError(
+                    "--train-crop needs random crops in the input pipeline, which this segviewer does not "
+                    "have yet; train without --train-crop"
+                )
+            self.device = self._device()
+            dataset = open_dataset(cfg.root, cfg.scheme)
+            train_samples, val_samples, notes = split_for_training(
+                dataset, cfg.train_split, cfg.val_split, cfg.seed
+            )
+        except UserError as exc:
+            error = str(exc)
+        self.group.agree(error)
         set_threads(cfg.threads or ranks.default_threads())
         self.amp_dtype = autocast_dtype(self.device, cfg.amp)
         self.channels_last = self.device.type in ("cuda", "cpu")  # measured faster on both (README)
-        dataset = open_dataset(cfg.root, cfg.scheme)
         self.scheme = dataset.scheme
-        train_samples, val_samples, notes = split_for_training(
-            dataset, cfg.train_split, cfg.val_split, cfg.seed
-        )
         for note in notes:
             yield ev.Warning(note)
         start = self.group.share(self._load_init_checkpoint) if cfg.init_from else None
@@ -571,6 +576,13 @@ def validate(
             if should_stop():
                 break
     return loss_sum, batches, cm
+
+
+def _backend_device(choice: str) -> str:
+    """The device type a distributed job communicates on ("cuda": NCCL, else gloo), decided before
+    the device itself is checked, so that every rank can report a problem with it in the same way."""
+    wants_cuda = (choice or "auto").lower() == "auto" or choice.lower().startswith("cuda")
+    return "cuda" if wants_cuda and torch.cuda.is_available() else "cpu"
 
 
 def _pipeline_crops() -> bool:

@@ -122,12 +122,15 @@ def test_ranks_come_from_torchrun_environment():
         ranks_from_environment({"RANK": "4", "WORLD_SIZE": "4"})
 
 
-def test_a_failing_job_ends_with_one_message(demo, two_rank_run):
-    out = two_rank_run[0]  # holds a run: rank 0 refuses it, and every rank ends
-    proc = segviewer_train(demo, "--nproc", 2, "--out", out)
+@pytest.mark.parametrize("case", ["run folder taken", "no data set"])
+def test_a_failing_job_ends_with_one_message(demo, two_rank_run, case):
+    if case == "run folder taken":  # rank 0 decides the folder for all, refuses it, every rank ends
+        proc, expected = segviewer_train(demo, "--nproc", 2, "--out", two_rank_run[0]), "already holds a run"
+    else:  # every rank finds the problem alone; they agree, and rank 0 reports it
+        proc, expected = segviewer_train(demo / "missing", "--nproc", 2), "missing: folder not found"
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1
-    assert stderr.count("already holds a run; pass --resume") == 1 and "Traceback" not in stderr
+    assert stderr.count(expected) == 1 and "Traceback" not in stderr, stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
