@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image
 
 from segviewer.core.datasets import Dataset, Sample, decode_mask
-from segviewer.core.labels import LabelScheme
 from segviewer.core.imageio import read_label
+from segviewer.core.labels import LabelScheme
 
 # Problem kinds, stable for scripts reading `segviewer info --check --json`.
 PAIRING = "pairing"
