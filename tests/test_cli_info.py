@@ -92,5 +92,9 @@ def test_info_counts_corrected_samples(tmp_path, capsys, monkeypatch):
     assert f"corrected  2 samples (1 train, 1 test) in {store.folder}" in capsys.readouterr().out
     assert main(["info", str(root), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["corrections"] == {"samples": 2, "splits": {"train": 1, "test": 1}, "folder": str(store.folder)}
+    assert data["corrections"] == {
+        "samples": 2,
+        "splits": {"train": 1, "test": 1},
+        "folder": str(store.folder),
+    }
     assert data["splits"]["test"] == {"images": 2, "masks": 1}  # labelled from scratch

@@ -142,6 +142,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="data loading processes (default: min(2, cores))")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
+    p.add_argument(
+        "--labels",
+        choices=("auto", "corrected", "original"),
+        default="auto",
+        help="masks to train on: corrected (saved corrections win), original, or auto: corrected when "
+        "corrections exist (default)",
+    )
     p.set_defaults(func=run)
 
 
@@ -171,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         scheme=args.scheme,
         model_options=model_options(args.model, args.widths),
+        labels=args.labels,
     )
     stop = _StopOnInterrupt()
     printer = ProgressPrinter(sys.stdout, sys.stderr)

@@ -41,6 +41,7 @@ class _Trainer(RunBookkeeping):
 
     # --- set-up ------------------------------------------------------------------------------------
     def _setup(self) -> Iterator[ev.Event]:
+        from segviewer.core.corrections import corrections_used, labels_note
         from segviewer.core.datasets import open_dataset
         from segviewer.core.devices import autocast_dtype, resolve_device, set_threads
         from segviewer.core.models import build_model
@@ -51,7 +52,9 @@ class _Trainer(RunBookkeeping):
         self.device = resolve_device(cfg.device)
         self.amp_dtype = autocast_dtype(self.device, cfg.amp)
         self.channels_last = self.device.type in ("cuda", "cpu")  # measured faster on both (README)
-        dataset = open_dataset(cfg.root, cfg.scheme)
+        dataset = open_dataset(cfg.root, cfg.scheme, labels=cfg.labels)
+        if labels_note(dataset, cfg.labels):
+            yield ev.Warning(labels_note(dataset, cfg.labels))
         self.scheme = dataset.scheme
         train_samples, val_samples, notes = split_for_training(
             dataset, cfg.train_split, cfg.val_split, cfg.seed
@@ -71,7 +74,8 @@ class _Trainer(RunBookkeeping):
         if resume:
             self._restore(resume)
         self._build_loaders(dataset, train_samples, val_samples)
-        write_json(self.run_dir / "config.json", cfg.to_json() | {"scheme_name": self.scheme.name})
+        used = {"scheme_name": self.scheme.name, "corrections": corrections_used(dataset)}
+        write_json(self.run_dir / "config.json", cfg.to_json() | used)
         self.write_status("running")
 
     def _build_loaders(self, dataset, train_samples, val_samples) -> None:
