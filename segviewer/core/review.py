@@ -20,7 +20,7 @@ too low (see `trained_on_split`), and a weak model flags its own errors as well 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,9 +94,26 @@ def review_split(
 ) -> ReviewResult:
     """Score every labelled image of `split` with `predictor` (a core.predict.Predictor).
 
-    Two passes: the first learns each class's typical confidence, the second finds suspect pixels.
     `progress(done, total)` counts both passes (total = 2 x images); `should_stop()` is asked before
     every batch and raises ReviewCancelled.
+    """
+    for item in iter_review(predictor, dataset, split, batch_size):
+        if isinstance(item, ReviewResult):
+            return item
+        if progress is not None:
+            progress(*item)
+        if should_stop is not None and should_stop():
+            raise ReviewCancelled("review stopped")
+    raise AssertionError("iter_review ends with its result")
+
+
+def iter_review(
+    predictor, dataset: Dataset, split: str, batch_size: int = 8
+) -> Iterator[tuple[int, int] | ReviewResult]:
+    """The review as a generator: `(done, total)` after every batch, then the `ReviewResult`.
+
+    Two passes: the first learns each class's typical confidence, the second finds suspect pixels.
+    Every yield is a cancel point (stop iterating to cancel).
     """
     samples = dataset.labelled(split)
     if not samples:
@@ -111,8 +128,8 @@ def review_split(
     masks: dict[int, np.ndarray] = {}  # sample index -> resized training-id mask
     cached = 0
     done = 0
+    yield done, total
     for start in range(0, len(samples), batch_size):
-        _check_stop(should_stop)
         batch = list(range(start, min(start + batch_size, len(samples))))
         loaded = _load(dataset, samples, batch, predictor.input_size, skipped)
         if loaded:
@@ -126,7 +143,7 @@ def review_split(
                     kept[i] = p.astype(np.float16)
                     cached += p.nbytes // 2
         done += len(batch)
-        _report(progress, done, total)
+        yield done, total
 
     thresholds = np.full(num_classes, UNSEEN_CLASS_THRESHOLD, np.float32)
     seen = counts > 0
@@ -134,23 +151,21 @@ def review_split(
 
     images: list[ImageReview] = []
     order = sorted(masks)
+    done = total - len(order)  # skipped samples have no second pass
     for start in range(0, len(order), batch_size):
-        _check_stop(should_stop)
         batch = order[start : start + batch_size]
         missing = [i for i in batch if i not in kept]
         if missing:
             again = probabilities(predictor, [dataset.load_image(samples[i]) for i in missing])
             kept.update(zip(missing, again, strict=True))
         for i in batch:
-            images.append(
-                _score(samples[i].name, kept.pop(i).astype(np.float32), masks.pop(i), thresholds, names)
-            )
+            probs = kept.pop(i).astype(np.float32)
+            images.append(_score(samples[i].name, probs, masks.pop(i), thresholds, names))
         done += len(batch)
-        _report(progress, done, total)
-    _report(progress, total, total)
+        yield done, total
     images.sort(key=lambda r: (-r.score, -r.suspect_pixels, r.sample))
     biased = trained_on_split(predictor.meta, dataset, split)
-    return ReviewResult(
+    yield ReviewResult(
         split=split,
         input_size=tuple(predictor.input_size),
         images=images,
@@ -263,13 +278,3 @@ def _load(
             continue
         out.append((i, image, resize_mask(mask, size)))
     return out
-
-
-def _check_stop(should_stop: Callable[[], bool] | None) -> None:
-    if should_stop is not None and should_stop():
-        raise ReviewCancelled("review stopped")
-
-
-def _report(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
-    if progress is not None:
-        progress(done, total)
