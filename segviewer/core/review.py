@@ -29,7 +29,7 @@ import torch
 
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
-from segviewer.core.pipeline import normalize_tf, resize_image, resize_mask
+from segviewer.core.pipeline import resize_image, resize_mask
 
 UNSEEN_CLASS_THRESHOLD = 0.5
 CACHE_BYTES = 1 << 30  # probabilities kept between the two passes; images beyond it are predicted twice
@@ -205,9 +205,7 @@ def probabilities(predictor, images: list[np.ndarray]) -> np.ndarray:
     """Softmax (N, C, h, w) float32 at the predictor's input size, normalised as in training."""
     resized = np.stack([resize_image(im, predictor.input_size) for im in images])
     with torch.inference_mode():
-        x = normalize_tf(torch.from_numpy(resized).to(predictor.device), predictor.channels_last)
-        logits = predictor.model(x).float()
-        return torch.softmax(logits, dim=1).cpu().numpy()
+        return torch.softmax(predictor.logits(resized).float(), dim=1).cpu().numpy()
 
 
 def trained_on_split(meta: dict, dataset: Dataset, split: str) -> str | None:

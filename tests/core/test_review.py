@@ -9,6 +9,7 @@ import torch
 from segviewer.core.datasets import open_dataset
 from segviewer.core.imageio import write_png
 from segviewer.core.labels import get_scheme
+from segviewer.core.pipeline import normalize_tf
 from segviewer.core.review import ReviewCancelled, review_split, suspect_pixels, trained_on_split
 
 ROAD, SKY, CAR = 0, 10, 13
@@ -27,13 +28,15 @@ class _SkyAboveRoad(torch.nn.Module):
 
 
 class _Predictor:
+    """The part of core.predict.Predictor that review uses."""
+
     def __init__(self, meta: dict | None = None) -> None:
-        self.model = _SkyAboveRoad()
-        self.device = torch.device("cpu")
-        self.channels_last = False
         self.input_size = (H, W)
         self.scheme = get_scheme("bdd100k")
         self.meta = meta or {}
+
+    def logits(self, resized: np.ndarray) -> torch.Tensor:
+        return _SkyAboveRoad()(normalize_tf(torch.from_numpy(resized)))
 
 
 def _image() -> np.ndarray:
@@ -106,3 +109,20 @@ def test_review_can_be_cancelled_and_warns_about_its_own_training_split(tmp_path
     assert "trained on the 'train' split" in trained_on_split(meta, ds, "train")
     result = review_split(_Predictor(meta), ds, "train")
     assert len(result.warnings) == 1 and "--split val" in result.warnings[0]
+
+
+def test_probabilities_agree_with_the_predictors_masks(tmp_path):
+    from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
+    from segviewer.core.models import build_model
+    from segviewer.core.predict import Predictor
+    from segviewer.core.review import probabilities
+
+    torch.manual_seed(0)
+    model = build_model("ulite", 19, widths=[4, 8, 16, 32])
+    path = save_checkpoint(tmp_path / "m.pt", make_checkpoint(model, get_scheme("bdd100k"), (H, W), 1, None))
+    predictor = Predictor.from_checkpoint(path)
+    images = [np.random.default_rng(i).integers(0, 256, (H, W, 3), dtype=np.uint8) for i in range(3)]
+    probs = probabilities(predictor, images)
+    assert probs.shape == (3, 19, H, W) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    for p, (mask, confidence) in zip(probs, predictor.predict_batch(images), strict=True):
+        assert np.array_equal(p.argmax(axis=0), mask) and np.allclose(p.max(axis=0), confidence, atol=1e-5)
