@@ -128,3 +128,23 @@ def test_a_bad_checkpoint_is_a_message(qtbot, pane, root, tmp_path):
     pane.run_button.click()
     qtbot.waitUntil(lambda: pane.run_button.isEnabled(), timeout=WAIT_MS)
     assert str(bad) in pane.status.text() and pane.table.rowCount() == 0
+
+
+def test_installed_in_the_window_it_opens_the_chosen_sample(qtbot, window, root, checkpoint):
+    from PySide6.QtWidgets import QDockWidget
+
+    from segviewer.gui.panes.review_pane import install_review_pane
+    from tests.gui.conftest import open_and_wait
+
+    pane = install_review_pane(window)
+    assert "Review" in [d.windowTitle() for d in window.findChildren(QDockWidget)]
+    open_and_wait(qtbot, window, root)
+    with qtbot.waitSignal(window.model_loaded, timeout=WAIT_MS):
+        window.load_checkpoint(checkpoint)
+    assert pane.run_button.isEnabled() and pane.split_combo.currentText() == "val"
+    with qtbot.waitSignal(pane.review_finished, timeout=WAIT_MS):
+        pane.run_button.click()
+    chosen = cells(pane, 0)[2]
+    with qtbot.waitSignal(pane.open_sample_requested, timeout=WAIT_MS):
+        pane.table.selectRow(2)
+    qtbot.waitUntil(lambda: getattr(window.current_sample(), "name", None) == chosen, timeout=WAIT_MS)
