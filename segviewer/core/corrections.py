@@ -55,23 +55,33 @@ class Corrections:
         return self.folder / _safe_part(split, "split")
 
     def path(self, split: str, sample: str) -> Path:
-        return self.split_folder(split) / f"{_safe_part(sample, 'sample name')}{SUFFIX}"
+        """Where the correction of `sample` lives; a name like 'sub/img' (nested images) is a subfolder."""
+        parts = sample.split("/")
+        for part in parts:
+            _safe_part(part, "sample name")
+        return self.split_folder(split).joinpath(*parts[:-1], f"{parts[-1]}{SUFFIX}")
 
     def samples(self, split: str) -> list[str]:
-        """Names of the corrected samples of `split`, sorted."""
-        try:
-            with os.scandir(self.split_folder(split)) as it:
-                names = [
-                    e.name[: -len(SUFFIX)]
-                    for e in it
-                    if e.name.endswith(SUFFIX) and not e.name.startswith(".") and e.is_file()
-                ]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except PermissionError:
-            raise UserError(
-                f"{self.split_folder(split)}: cannot be read (permission denied); allow reading it"
-            ) from None
+        """Names of the corrected samples of `split` (subfolders give 'sub/name'), sorted."""
+        folder = self.split_folder(split)
+        names: list[str] = []
+        pending = [(folder, "")]
+        while pending:
+            current, prefix = pending.pop()
+            try:
+                with os.scandir(current) as it:
+                    entries = list(it)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except PermissionError:
+                raise UserError(f"{current}: cannot be read (permission denied); allow reading it") from None
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir():
+                    pending.append((Path(e.path), f"{prefix}{e.name}/"))
+                elif e.name.endswith(SUFFIX) and e.is_file():
+                    names.append(prefix + e.name[: -len(SUFFIX)])
         return sorted(names)
 
     def splits(self) -> list[str]:
