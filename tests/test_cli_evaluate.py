@@ -139,8 +139,8 @@ def test_checkpoint_form_without_training_module(monkeypatch, capsys):
 def test_checkpoint_form_prints_same_json(monkeypatch, capsys):
     calls = []
 
-    def evaluate_checkpoint(checkpoint, root, split, progress=None):
-        calls.append((checkpoint, root, split))
+    def evaluate_checkpoint(checkpoint, root, split, progress=None, labels="auto"):
+        calls.append((checkpoint, root, split, labels))
         cm = ConfusionMatrix(19)
         cm.update(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.uint8))
         return cm.compute(), BDD, {"missing_predictions": []}
@@ -149,6 +149,6 @@ def test_checkpoint_form_prints_same_json(monkeypatch, capsys):
     fake.evaluate_checkpoint = evaluate_checkpoint
     monkeypatch.setitem(sys.modules, "segviewer.core.evaluation", fake)
     code, out, _ = run_cli(capsys, "model.pt", "data", "--json")
-    assert code == 0 and calls == [("model.pt", "data", "val")]
+    assert code == 0 and calls == [("model.pt", "data", "val", "auto")]
     data = json.loads(out)
     assert data["miou"] == 1.0 and data["per_class"][0]["iou"] == 1.0 and data["missing_predictions"] == []

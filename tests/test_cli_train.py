@@ -195,6 +195,7 @@ def test_cli_defaults_are_the_engine_defaults():
             "train_split": "trainval",
             "val_split": "test",
             "cache_dir": "",
+            "labels": "original",
         },
         {"model_options": {"widths": [4, 8, 8, 16]}, "resume": True, "out": "r", "amp": True},
     ],

@@ -48,6 +48,13 @@ def add_parser(subparsers) -> None:
         help="metric conventions (form 1): 'default' (NaN for absent classes, accuracy = recall) or "
         "'bdd100k' (the official BDD100K toolkit's numbers)",
     )
+    p.add_argument(
+        "--labels",
+        choices=("auto", "corrected", "original"),
+        default=None,
+        help="form 2: ground truth with saved corrections (corrected), the data set's own masks "
+        "(original), or auto: corrected when corrections exist (default)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
@@ -69,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         if args.split is not None:
             raise UserError(
                 "--split applies to the CHECKPOINT ROOT form; with --gt/--pred the folders are the split"
+            )
+        if args.labels is not None:
+            raise UserError(
+                "--labels applies to the CHECKPOINT ROOT form; with --gt/--pred the folders are the labels"
             )
         return _run_folders(args)
     if args.checkpoint is not None and args.root is not None:
@@ -138,8 +149,10 @@ def _run_checkpoint(args: argparse.Namespace) -> int:
             raise UserError("evaluating a checkpoint needs the training module") from None
         raise
     metrics, scheme, extra = evaluate_checkpoint(
-        args.checkpoint, args.root, args.split or "val", progress=None
+        args.checkpoint, args.root, args.split or "val", progress=None, labels=args.labels or "auto"
     )
+    if isinstance(extra, dict) and extra.get("labels_note"):
+        print(f"segviewer: {extra['labels_note']}", file=sys.stderr)
     missing = list(extra.get("missing_predictions", [])) if isinstance(extra, dict) else []
     _print(metrics, scheme, missing, args.json)
     return 0

@@ -77,6 +77,17 @@ def summarize(ds) -> dict:
         },
         "image_size": first,
         "image_sizes": sizes,
+        "corrections": _corrections(ds),
+    }
+
+
+def _corrections(ds) -> dict:
+    """How many samples of each split use a correction, and where corrections are saved."""
+    counts = {name: sum(s.corrected for s in samples) for name, samples in ds.splits.items()}
+    return {
+        "samples": sum(counts.values()),
+        "splits": {name: n for name, n in counts.items() if n},
+        "folder": str(ds.corrections) if ds.corrections else None,
     }
 
 
@@ -99,6 +110,12 @@ def format_summary(summary: dict) -> str:
         shown = f"{size[0]}x{size[1]}" if size else "unknown"
         lines.append(f"{name:<10} {counts['images']:>7} {counts['masks']:>7}  {shown}")
     lines.append("")
+    fixed = summary["corrections"]
+    if fixed["samples"]:
+        per_split = ", ".join(f"{n} {name}" for name, n in fixed["splits"].items())
+        lines.append(f"corrected  {fixed['samples']} samples ({per_split}) in {fixed['folder']}")
+    else:
+        lines.append("corrected  none")
     problems = summary["problems"]
     where = "after opening every file" if summary["checked"] else "while listing (--check opens every file)"
     if not problems:

@@ -174,6 +174,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="data loading processes (default: min(2, cores))")
     p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default: %(default)s)")
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
+    p.add_argument(
+        "--labels",
+        choices=("auto", "corrected", "original"),
+        default="auto",
+        help="masks to train on: corrected (saved corrections win), original, or auto: corrected when "
+        "corrections exist (default)",
+    )
     p.add_argument("--train-split", default=d["train_split"], help="(default: %(default)s)")
     p.add_argument("--val-split", default=d["val_split"], help="(default: %(default)s)")
     p.add_argument(
@@ -249,6 +256,7 @@ def config_from_args(args: argparse.Namespace) -> train_config.TrainConfig:
         train_split=args.train_split,
         val_split=args.val_split,
         cache_dir=args.cache_dir,
+        labels=args.labels,
     )
 
 
@@ -297,6 +305,7 @@ def command_args(cfg: train_config.TrainConfig) -> list[str]:
     flag("--workers", cfg.num_workers)
     flag("--seed", cfg.seed, d["seed"])
     flag("--scheme", cfg.scheme)
+    flag("--labels", cfg.labels, "auto")
     flag("--train-split", cfg.train_split, d["train_split"])
     flag("--val-split", cfg.val_split, d["val_split"])
     flag("--max-train-batches", cfg.max_train_batches)

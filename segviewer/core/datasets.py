@@ -1,7 +1,8 @@
 """Data set layouts: detection and lazy readers (no image is opened while listing).
 
 `open_dataset(root)` returns a `Dataset` whose splits list `Sample` records; `Dataset.load_image` and
-`Dataset.load_mask` decode one sample, the mask already in training ids of `Dataset.scheme`.
+`Dataset.load_mask` decode one sample, the mask already in training ids of `Dataset.scheme`. Corrections
+saved beside the data set (core/corrections.py) replace the original masks unless `labels="original"`.
 """
 
 from __future__ import annotations
@@ -25,11 +26,16 @@ class DatasetError(UserError):
 
 @dataclass(frozen=True)
 class Sample:
-    """One image and its mask file (None for unlabelled images such as test splits)."""
+    """One image and its mask file (None for unlabelled images such as test splits).
+
+    A corrected sample's `mask` is its correction (training ids) and `original_mask` the data set's own.
+    """
 
     name: str
     image: Path
     mask: Path | None = None
+    original_mask: Path | None = None
+    corrected: bool = False
 
 
 @dataclass
@@ -48,6 +54,8 @@ class Dataset:
     splits: dict[str, list[Sample]]
     mask_kind: str = "train_ids"
     problems: list[str] = field(default_factory=list)
+    labels: str = "original"  # which masks `load_mask` returns: "original" or "corrected"
+    corrections: Path | None = None  # the corrections folder (see core/corrections.py)
 
     @property
     def scheme(self) -> LabelScheme:
@@ -71,7 +79,17 @@ class Dataset:
         """(H, W) uint8 training ids of `self.scheme`; its ignore index where unlabelled."""
         if sample.mask is None:
             raise ImageReadError(f"{sample.image}: this image has no mask")
+        if sample.corrected:
+            return decode_mask(sample.mask, self.file_scheme, "train_ids")
         return decode_mask(sample.mask, self.file_scheme, self.mask_kind)
+
+    def load_original_mask(self, sample: Sample) -> np.ndarray | None:
+        """The data set's own mask of a sample, corrected or not; None when it has none."""
+        if not sample.corrected:
+            return self.load_mask(sample) if sample.mask is not None else None
+        if sample.original_mask is None:
+            return None
+        return decode_mask(sample.original_mask, self.file_scheme, self.mask_kind)
 
 
 def decode_mask(path: Path, file_scheme: LabelScheme, mask_kind: str) -> np.ndarray:
@@ -115,13 +133,18 @@ def list_images(folder: Path) -> list[Path]:
     return [folder / n for n in sorted(names)]
 
 
-def open_dataset(root: str | Path, scheme: str | None = None) -> Dataset:
-    """Detect the layout of `root` and list its samples. `scheme` names the scheme of a plain folder."""
+def open_dataset(root: str | Path, scheme: str | None = None, labels: str = "auto") -> Dataset:
+    """Detect the layout of `root` and list its samples. `scheme` names the scheme of a plain folder.
+
+    labels: "auto" applies corrections when the data set has any, "corrected" requires them,
+    "original" reads the data set's own masks only.
+    """
     from segviewer.core import layouts
+    from segviewer.core.corrections import apply_corrections
 
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"{root}: folder not found")
     if not root.is_dir():
         raise DatasetError(f"{root}: is a file; choose the data set's folder")
-    return layouts.detect(root, get_scheme(scheme) if scheme else None)
+    return apply_corrections(layouts.detect(root, get_scheme(scheme) if scheme else None), labels)

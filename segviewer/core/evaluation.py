@@ -130,26 +130,39 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path
 
 
-def open_for_checkpoint(predictor, root: str | Path) -> Dataset:
-    """Open `root`, letting a plain folder take the checkpoint's scheme, and check both agree."""
+def open_for_checkpoint(predictor, root: str | Path, labels: str = "auto") -> Dataset:
+    """Open `root`, letting a plain folder take the checkpoint's scheme, and check both agree.
+
+    labels: "auto" | "corrected" | "original", as for `open_dataset` (corrections win over originals).
+    """
     from segviewer.core import layouts
     from segviewer.core.checkpoint import check_compatible
+    from segviewer.core.corrections import apply_corrections
 
     root = Path(root).expanduser()
-    dataset = layouts.detect(root, predictor.scheme) if root.is_dir() else open_dataset(root)
+    if root.is_dir():
+        dataset = apply_corrections(layouts.detect(root, predictor.scheme), labels)
+    else:
+        dataset = open_dataset(root, labels=labels)
     check_compatible(predictor.meta, dataset.scheme)
     return dataset
 
 
 def evaluate_checkpoint(
-    checkpoint: str | Path, root: str | Path, split: str = "val", progress=None, device: str = "auto"
+    checkpoint: str | Path,
+    root: str | Path,
+    split: str = "val",
+    progress=None,
+    device: str = "auto",
+    labels: str = "auto",
 ) -> tuple[Metrics, LabelScheme, dict]:
     """(metrics, scheme, extra) for `segviewer evaluate CHECKPOINT ROOT`; extra goes into its JSON."""
+    from segviewer.core.corrections import labels_note
     from segviewer.core.predict import Predictor
 
     path = resolve_checkpoint(checkpoint)
     predictor = Predictor.from_checkpoint(path, device=device)
-    dataset = open_for_checkpoint(predictor, root)
+    dataset = open_for_checkpoint(predictor, root, labels)
     result = evaluate_split(predictor, dataset, split, progress=progress)
     extra = {
         "checkpoint": str(path),
@@ -157,6 +170,8 @@ def evaluate_checkpoint(
         "split": split,
         "images": len(result.per_image),
         "skipped": result.skipped,
+        "labels": dataset.labels,
+        "labels_note": labels_note(dataset, labels),
     }
     return result.metrics, dataset.scheme, extra
 

@@ -54,6 +54,7 @@ class Trainer:
 
     # --- set-up ------------------------------------------------------------------------------------
     def _setup(self) -> Iterator[ev.Event]:
+        from segviewer.core.corrections import corrections_used, labels_note
         from segviewer.core.datasets import open_dataset
         from segviewer.core.devices import autocast_dtype, set_threads
         from segviewer.core.pipeline import split_for_training
@@ -70,7 +71,7 @@ class Trainer:
                     "have yet; train without --train-crop"
                 )
             self.device = self._device()
-            dataset = open_dataset(cfg.root, cfg.scheme)
+            dataset = open_dataset(cfg.root, cfg.scheme, labels=cfg.labels)
             train_samples, val_samples, notes = split_for_training(
                 dataset, cfg.train_split, cfg.val_split, cfg.seed
             )
@@ -80,6 +81,9 @@ class Trainer:
         set_threads(cfg.threads or ranks.default_threads())
         self.amp_dtype = autocast_dtype(self.device, cfg.amp)
         self.channels_last = self.device.type in ("cuda", "cpu")  # measured faster on both (README)
+        note = labels_note(dataset, cfg.labels)
+        if note:
+            yield ev.Warning(note)
         self.scheme = dataset.scheme
         for note in notes:
             yield ev.Warning(note)
@@ -96,6 +100,7 @@ class Trainer:
             "scheme_name": self.scheme.name,
             "world_size": world,
             "global_batch_size": cfg.batch_size * world,
+            "corrections": corrections_used(dataset),
         }
         if start:
             record["init_from"] = start["path"]
