@@ -125,9 +125,12 @@ def _run_checkpoint(args: argparse.Namespace) -> int:
         if exc.name and exc.name.startswith("segviewer"):
             raise UserError("evaluating a checkpoint needs the training module") from None
         raise
-    metrics, scheme, extra = evaluate_checkpoint(
-        args.checkpoint, args.root, args.split or "val", progress=None
-    )
+    from segviewer.commands.progress import ProgressBar
+
+    with ProgressBar("evaluating") as bar:
+        metrics, scheme, extra = evaluate_checkpoint(
+            args.checkpoint, args.root, args.split or "val", progress=bar
+        )
     missing = list(extra.get("missing_predictions", [])) if isinstance(extra, dict) else []
     _print(metrics, scheme, missing, args.json)
     return 0

@@ -68,32 +68,36 @@ def evaluate_split(
 ) -> EvaluationResult:
     """Predict every labelled sample of `split` and accumulate metrics, per-image scores and confusions."""
     samples = labelled_samples(dataset, split)
-    n = dataset.scheme.num_classes
-    total = ConfusionMatrix(n, dataset.scheme.ignore_index)
+    scheme = dataset.scheme
+    n, ignore = scheme.num_classes, scheme.ignore_index
+    total = ConfusionMatrix(n, ignore)
     per_image: list[tuple[str, float, float]] = []
     heaps: dict[tuple[int, int], list[tuple[int, str]]] = {}
     skipped: list[str] = []
     stopped = False
-    for done, sample in enumerate(samples, 1):
+    done = 0
+    reads = read_ahead(samples, lambda s: _load_pair(dataset, s))
+    for sample, loaded, error in reads:
         if should_stop is not None and should_stop():
             stopped = True
+            reads.close()
             break
-        try:
-            image, gt = dataset.load_image(sample), dataset.load_mask(sample)
-            if gt.shape != image.shape[:2]:
-                raise UserError(f"{sample.mask}: mask size differs from its image {sample.image.name}")
-            gt = np.where((gt >= n) & (gt != dataset.scheme.ignore_index), dataset.scheme.ignore_index, gt)
-            gt = gt.astype(np.uint8)
-        except UserError as exc:
-            skipped.append(str(exc))
-            continue
-        pred, _ = predictor.predict(image)
-        one = ConfusionMatrix(n, dataset.scheme.ignore_index)
-        one.update(gt, pred)
-        total.merge(one)
-        m = one.compute()
-        per_image.append((sample.name, m.miou, m.pixel_accuracy))
-        _add_confusions(heaps, one.matrix, sample.name)
+        done += 1
+        if error is not None:
+            if not isinstance(error, UserError):
+                raise error
+            skipped.append(str(error))
+        else:
+            image, values, lut = loaded
+            pred, _ = predictor.predict(image)
+            one = ConfusionMatrix(n, ignore)
+            one.update_histogram(
+                _lenient_rows(fold_histogram(value_histogram(values, pred), lut, None), n, ignore)
+            )
+            total.merge(one)
+            m = one.compute()
+            per_image.append((sample.name, m.miou, m.pixel_accuracy))
+            _add_confusions(heaps, one.matrix, sample.name)
         if progress is not None:
             progress(done, len(samples))
     if not per_image and not stopped:
@@ -102,6 +106,27 @@ def evaluate_split(
         )
     top = {pair: sorted(h, reverse=True) for pair, h in heaps.items()}
     return EvaluationResult(total, total.compute(), per_image, top, skipped, stopped)
+
+
+def _load_pair(dataset: Dataset, sample) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(image, stored mask values, lookup to training ids) of one sample, read on a worker thread."""
+    image = dataset.load_image(sample)
+    values, lut = dataset.load_mask_values(sample)
+    if values.shape != image.shape[:2]:
+        raise UserError(f"{sample.mask}: mask size differs from its image {sample.image.name}")
+    return image, values, lut
+
+
+def _lenient_rows(hist: np.ndarray, n: int, ignore: int) -> np.ndarray:
+    """Ground-truth values that are no class count as ignored (as a data set reader would map them)."""
+    bad = np.ones(256, bool)
+    bad[:n] = False
+    bad[ignore] = False
+    if hist[bad].any():
+        hist = hist.copy()
+        hist[ignore] += hist[bad].sum(axis=0)
+        hist[bad] = 0
+    return hist
 
 
 def _add_confusions(heaps: dict, matrix: np.ndarray, name: str) -> None:
