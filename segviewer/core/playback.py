@@ -1,0 +1,245 @@
+"""Playing a frame sequence with live prediction, Qt-free: decode-ahead -> pipelined predictor -> newest frame.
+
+Three stages run at once, so playback goes at the predictor's throughput instead of decode + predict:
+
+* a decoder thread reads frames from the source (`segviewer.core.video`) into a short bounded queue;
+* a predictor thread takes decoded frames and predicts them (torch releases the GIL while it computes);
+* the consumer (a GUI timer, the export loop, the benchmark) calls `take()`, which returns the newest
+  ready frame and drops older ready ones.
+
+In real time (`realtime=True`) each frame is due at start + index / (fps * speed). The predictor skips
+frames that are already late when a newer one is decoded, and `take()` never shows a frame before it is
+due, so a predictor slower than the video drops frames rather than lags behind. Without real time
+(export, benchmark) nothing is dropped and every frame comes out in order as soon as it is ready.
+`stats()` reports frames shown, dropped and skipped (undecodable) and the achieved frames per second.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Predict = Callable[[np.ndarray], np.ndarray]  # RGB frame -> mask (training ids)
+
+AHEAD = 4  # decoded frames waiting for the predictor: enough to hide decode jitter, little memory
+FPS_WINDOW = 30  # frames over which the achieved rate is measured
+
+
+@dataclass(frozen=True)
+class PlayedFrame:
+    """One frame ready to show: its index in the source, the RGB image and its prediction (or None)."""
+
+    index: int
+    image: np.ndarray
+    mask: np.ndarray | None
+    due: float  # monotonic time at which it is meant to be shown (0 outside real time)
+
+
+@dataclass(frozen=True)
+class PlaybackStats:
+    shown: int
+    dropped: int  # decoded but never shown: late for real time, or overtaken by a newer frame
+    skipped: int  # could not be decoded
+    fps: float  # frames shown per second over the last FPS_WINDOW frames
+    finished: bool  # the source is exhausted and every ready frame was taken
+    errors: tuple[str, ...]  # reasons of skipped frames and a predictor failure, first ones
+
+
+_END = object()
+
+
+class Playback:
+    """One run of a frame source from `start`; make a new one to seek. Always `close()` it."""
+
+    def __init__(
+        self,
+        source,
+        predict: Predict | None = None,
+        start: int = 0,
+        speed: float = 1.0,
+        realtime: bool = True,
+        ahead: int = AHEAD,
+    ) -> None:
+        self.source, self.predict, self.start_index = source, predict, start
+        self.realtime, self.speed = realtime, max(speed, 1e-3)
+        self.interval = 1.0 / (float(getattr(source, "fps", 25.0)) * self.speed)
+        self.ahead = max(1, ahead)
+        self._decoded: queue.Queue = queue.Queue(maxsize=self.ahead)
+        self._ready: deque[PlayedFrame] = deque()
+        self._ready_lock = threading.Condition()
+        self._stop = threading.Event()
+        self._t0 = 0.0
+        self._shown = self._dropped = self._skipped = 0
+        self._errors: list[str] = []
+        self._shown_times: deque[float] = deque(maxlen=FPS_WINDOW)
+        self._predicted_all = False
+        self._threads: list[threading.Thread] = []
+
+    # --- running -----------------------------------------------------------------------------------
+    def start(self) -> Playback:
+        self._t0 = time.monotonic()
+        for target, name in ((self._decode, "decode"), (self._predict_loop, "predict")):
+            thread = threading.Thread(target=target, name=f"segviewer-playback-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        """Stop both threads and wait for them (a frame being predicted finishes first)."""
+        self._stop.set()
+        while True:  # unblock the decoder if it waits on a full queue
+            try:
+                self._decoded.get_nowait()
+            except queue.Empty:
+                break
+        with self._ready_lock:
+            self._ready_lock.notify_all()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def __enter__(self) -> Playback:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def due(self, index: int) -> float:
+        return self._t0 + (index - self.start_index) * self.interval if self.realtime else 0.0
+
+    def _decode(self) -> None:
+        try:
+            for index, frame in self.source.frames(self.start_index, on_skip=self._on_skip):
+                while not self._stop.is_set():
+                    try:
+                        self._decoded.put((index, frame), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+        except Exception as exc:  # a source that fails mid-way ends the playback, reported in stats
+            self._note(f"reading frames stopped: {exc}")
+        finally:
+            self._put_end()
+
+    def _put_end(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._decoded.put(_END, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def _on_skip(self, index: int, reason: str) -> None:
+        with self._ready_lock:
+            self._skipped += 1
+        self._note(f"frame {index}: {reason}")
+
+    def _note(self, message: str) -> None:
+        with self._ready_lock:
+            if len(self._errors) < 20:
+                self._errors.append(message)
+
+    def _predict_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                item = self._next_decoded()
+                if item is None:
+                    continue
+                if item is _END:
+                    return
+                index, frame = item
+                mask = self.predict(frame) if self.predict is not None else None
+                with self._ready_lock:
+                    while len(self._ready) >= self.ahead and not self._stop.is_set():
+                        if self.realtime:  # the consumer is behind: the oldest frame is stale
+                            self._ready.popleft()
+                            self._dropped += 1
+                        else:  # export: wait for the consumer, drop nothing
+                            self._ready_lock.wait(0.05)
+                    self._ready.append(PlayedFrame(index, frame, mask, self.due(index)))
+                    self._ready_lock.notify_all()
+        except Exception as exc:
+            self._note(f"prediction failed: {exc}")
+        finally:
+            with self._ready_lock:
+                self._predicted_all = True
+                self._ready_lock.notify_all()
+
+    def _next_decoded(self):
+        """The next frame to predict; in real time, late frames with a newer one waiting are dropped."""
+        try:
+            item = self._decoded.get(timeout=0.05)
+        except queue.Empty:
+            return None
+        if not self.realtime:
+            return item
+        while item is not _END and self.due(item[0]) + self.interval < time.monotonic():
+            try:
+                newer = self._decoded.get_nowait()
+            except queue.Empty:
+                break
+            with self._ready_lock:
+                self._dropped += 1
+            item = newer
+        return item
+
+    # --- consuming ---------------------------------------------------------------------------------
+    def take(self) -> PlayedFrame | None:
+        """The newest ready frame that is due (older ready ones are dropped), or None if none is."""
+        now = time.monotonic()
+        with self._ready_lock:
+            chosen = None
+            while self._ready and (not self.realtime or self._ready[0].due <= now):
+                if chosen is not None:
+                    self._dropped += 1
+                chosen = self._ready.popleft()
+                if not self.realtime:
+                    break
+            if chosen is not None:
+                self._shown += 1
+                self._shown_times.append(now)
+                self._ready_lock.notify_all()  # room for the predictor
+            return chosen
+
+    def wait(self, timeout: float | None = None) -> PlayedFrame | None:
+        """Block until a frame can be taken (or the run is finished, or `timeout`); then `take()`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._ready_lock:
+            while not self._ready and not self._predicted_all:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                self._ready_lock.wait(left if left is not None else 0.1)
+            if self.realtime and self._ready:
+                delay = self._ready[0].due - time.monotonic()
+                if delay > 0 and (deadline is None or delay < deadline - time.monotonic()):
+                    self._ready_lock.wait(delay)
+        return self.take()
+
+    @property
+    def finished(self) -> bool:
+        with self._ready_lock:
+            return self._predicted_all and not self._ready
+
+    def stats(self) -> PlaybackStats:
+        with self._ready_lock:
+            times = list(self._shown_times)
+            fps = (
+                (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+            )
+            return PlaybackStats(
+                shown=self._shown,
+                dropped=self._dropped,
+                skipped=self._skipped,
+                fps=fps,
+                finished=self._predicted_all and not self._ready,
+                errors=tuple(self._errors),
+            )
