@@ -135,8 +135,8 @@ def _predict_image(predictor, path: Path, out: Path, args, inputs: set, used: di
 def _predict_video(predictor, path: Path, out: Path, args, inputs: set, used: dict, problems: list) -> int:
     """Predict every frame of one video; returns the number of files written."""
     from segviewer.core.errors import UserError
-    from segviewer.core.playback import Playback
-    from segviewer.core.video import VideoFile, VideoWriter
+    from segviewer.core.playback import export_video
+    from segviewer.core.video import VideoFile
 
     try:
         source = VideoFile(path)
@@ -151,54 +151,48 @@ def _predict_video(predictor, path: Path, out: Path, args, inputs: set, used: di
         targets = _targets(out, f"{path.stem}_000000", args.colormap, args.overlay)
     if not _claim(path, path.stem, targets, inputs, used, problems):
         return 0
-    writers = [VideoWriter(t, source.fps, source.size) for t in targets] if args.video else []
-    written = 0
-    try:
-        with (
-            ProgressBar(f"predicting {path.name}", len(source), unit="frames") as bar,
-            Playback(source, lambda frame: predictor.predict(frame)[0], realtime=False) as playback,
-        ):
-            while not playback.finished:
-                played = playback.wait(timeout=1.0)
-                if played is None:
-                    continue
-                if writers:
-                    colours = predictor.scheme.colorize(played.mask)
-                    for writer, kind in zip(writers, kinds, strict=True):
-                        writer.write(overlay(played.image, colours) if kind == "overlay" else colours)
-                else:
-                    stem = f"{path.stem}_{played.index:06d}"
-                    _write_outputs(
-                        predictor,
-                        played.image,
-                        played.mask,
-                        _targets(out, stem, args.colormap, args.overlay),
-                        args,
-                    )
-                    written += 1
-                bar(played.index + 1)
-            stats = playback.stats()
-    finally:
-        for writer in writers:
-            writer.close()
+
+    def predict(frame):
+        return predictor.predict(frame)[0]
+
+    with ProgressBar(f"predicting {path.name}", len(source), unit="frames") as bar:
+        if args.video:
+            outputs = dict(zip(kinds, targets, strict=True))
+            stats = export_video(source, predict, predictor.scheme.colorize, outputs, progress=bar)
+            written = len(outputs)
+        else:
+            stats, written = _frames_as_pngs(source, predict, predictor, path, out, args, bar)
     if stats.skipped:
         problems.append(
             f"{path}: {stats.skipped} frame(s) could not be decoded and were skipped ({stats.errors[0]})"
         )
     elif stats.errors:
         problems.append(f"{path}: {stats.errors[0]}")
-    return len(writers) if writers else written
+    return written
 
 
-def overlay(image, colours):
-    """The image and its colour mask blended 50:50, as in the viewer's default opacity."""
-    import cv2
+def _frames_as_pngs(source, predict, predictor, path: Path, out: Path, args, bar):
+    """Every frame's mask (and colours, overlay) as PNGs named <stem>_<frame>.png; (stats, count)."""
+    from segviewer.core.playback import Playback
 
-    return cv2.addWeighted(image, 0.5, colours, 0.5, 0)
+    written = 0
+    with Playback(source, predict, realtime=False) as playback:
+        while not playback.finished:
+            played = playback.wait(timeout=0.5)
+            if played is None:
+                continue
+            stem = f"{path.stem}_{played.index:06d}"
+            _write_outputs(
+                predictor, played.image, played.mask, _targets(out, stem, args.colormap, args.overlay), args
+            )
+            written += 1
+            bar(played.index + 1)
+        return playback.stats(), written
 
 
 def _write_outputs(predictor, image, mask, targets: list[Path], args) -> None:
     from segviewer.core.imageio import write_png
+    from segviewer.core.playback import overlay
 
     write_png(targets[0], mask)
     colours = predictor.scheme.colorize(mask) if (args.colormap or args.overlay) else None

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -65,8 +66,10 @@ class Playback:
         speed: float = 1.0,
         realtime: bool = True,
         ahead: int = AHEAD,
+        limit: int | None = None,
     ) -> None:
         self.source, self.predict, self.start_index = source, predict, start
+        self.limit = limit  # frames to play (None: to the end); 1 shows a single frame (a step)
         self.realtime, self.speed = realtime, max(speed, 1e-3)
         self.interval = 1.0 / (float(getattr(source, "fps", 25.0)) * self.speed)
         self.ahead = max(1, ahead)
@@ -90,8 +93,11 @@ class Playback:
             self._threads.append(thread)
         return self
 
-    def close(self) -> None:
-        """Stop both threads and wait for them (a frame being predicted finishes first)."""
+    def close(self, wait: bool = True) -> None:
+        """Stop both threads; with `wait`, until they have ended (a frame being predicted finishes first).
+
+        A GUI passes wait=False so that pausing never waits for a prediction on the UI thread.
+        """
         self._stop.set()
         while True:  # unblock the decoder if it waits on a full queue
             try:
@@ -100,8 +106,9 @@ class Playback:
                 break
         with self._ready_lock:
             self._ready_lock.notify_all()
-        for thread in self._threads:
-            thread.join()
+        if wait:
+            for thread in self._threads:
+                thread.join()
         self._threads.clear()
 
     def __enter__(self) -> Playback:
@@ -115,7 +122,11 @@ class Playback:
 
     def _decode(self) -> None:
         try:
-            for index, frame in self.source.frames(self.start_index, on_skip=self._on_skip):
+            for count, (index, frame) in enumerate(
+                self.source.frames(self.start_index, on_skip=self._on_skip)
+            ):
+                if self.limit is not None and count >= self.limit:
+                    return
                 while not self._stop.is_set():
                     try:
                         self._decoded.put((index, frame), timeout=0.05)
@@ -243,3 +254,48 @@ class Playback:
                 finished=self._predicted_all and not self._ready,
                 errors=tuple(self._errors),
             )
+
+
+def overlay(image: np.ndarray, colours: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """The frame with its colour mask blended at `opacity` (0.5: the viewer's default)."""
+    import cv2
+
+    return cv2.addWeighted(image, 1.0 - opacity, colours, opacity, 0.0)
+
+
+def export_video(
+    source,
+    predict: Predict,
+    colorize: Callable[[np.ndarray], np.ndarray],
+    outputs: dict[str, Path],
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> PlaybackStats:
+    """Write the prediction of every frame as videos: outputs maps 'overlay' and/or 'color' to a path.
+
+    The same pipeline as playback, without real time, so nothing is dropped; the CLI's
+    ``predict --video`` and the GUI's export both call this. Returns the playback's stats.
+    """
+    from segviewer.core.video import VideoWriter
+
+    unknown = set(outputs) - {"overlay", "color"}
+    if unknown:
+        raise ValueError(f"unknown video outputs {sorted(unknown)}; use 'overlay' and 'color'")
+    writers = {kind: VideoWriter(path, source.fps, source.size) for kind, path in outputs.items()}
+    try:
+        with Playback(source, predict, realtime=False) as playback:
+            while not playback.finished:
+                if should_stop is not None and should_stop():
+                    break
+                played = playback.wait(timeout=0.5)
+                if played is None:
+                    continue
+                colours = colorize(played.mask)
+                for kind, writer in writers.items():
+                    writer.write(overlay(played.image, colours) if kind == "overlay" else colours)
+                if progress is not None:
+                    progress(played.index + 1, len(source))
+            return playback.stats()
+    finally:
+        for writer in writers.values():
+            writer.close()
