@@ -82,6 +82,7 @@ class Playback:
         self._errors: list[str] = []
         self._shown_times: deque[float] = deque(maxlen=FPS_WINDOW)
         self._predicted_all = False
+        self._end_seen = False
         self._threads: list[threading.Thread] = []
 
     # --- running -----------------------------------------------------------------------------------
@@ -185,7 +186,12 @@ class Playback:
                 self._ready_lock.notify_all()
 
     def _next_decoded(self):
-        """The next frame to predict; in real time, late frames with a newer one waiting are dropped."""
+        """The next frame to predict; in real time, late frames with a newer one waiting are dropped.
+
+        The last frame is never dropped, so playback ends on it.
+        """
+        if self._end_seen:
+            return _END
         try:
             item = self._decoded.get(timeout=0.05)
         except queue.Empty:
@@ -196,6 +202,9 @@ class Playback:
             try:
                 newer = self._decoded.get_nowait()
             except queue.Empty:
+                break
+            if newer is _END:
+                self._end_seen = True
                 break
             with self._ready_lock:
                 self._dropped += 1
