@@ -106,3 +106,13 @@ def _left():
 
 def _playing(pane: PlayerPane) -> bool:
     return pane.play_button.toolTip().startswith("Pause")
+
+
+def test_window_opens_a_video_in_the_player_dock(qtbot, window, video):
+    window.install_panes()
+    player = window.player_pane
+    window.open_dataset(video)
+    qtbot.waitUntil(lambda: player.frame_label.text() == f"frame 1 / {FRAMES}", timeout=20000)
+    qtbot.mouseClick(player.play_button, _left())
+    qtbot.waitUntil(lambda: player.frame_label.text() == f"frame {FRAMES} / {FRAMES}", timeout=20000)
+    assert not player.export_button.isEnabled()  # no model loaded: nothing to overlay

@@ -349,3 +349,31 @@ class _Export:
             return self.error
         skipped = f", {self.stats.skipped} unreadable frame(s) skipped" if self.stats.skipped else ""
         return f"exported {self.stats.shown} frames to {self.path}{skipped}"
+
+
+def install_player_pane(window) -> PlayerPane:
+    """Dock a player in `window` through its public hooks: it plays each opened data set's frames in
+    file order (a video, a sequence folder) with the loaded model's prediction over them."""
+    pane = PlayerPane(window)
+    dock = window.add_pane("Player", pane)
+
+    def on_dataset(dataset) -> None:
+        try:
+            pane.set_source(dataset.frame_source())
+        except Exception as exc:  # noqa: BLE001 - a data set without frames to play: say so, keep going
+            pane.set_source(None)
+            window.show_status(f"Player: {exc}")
+            return
+        if dataset.format == "video":
+            dock.raise_()
+
+    def on_model(predictor) -> None:
+        if predictor is None:
+            pane.set_model(None)
+        else:
+            pane.set_model(lambda image: predictor.predict(image)[0], predictor.scheme.colorize)
+
+    window.dataset_opened.connect(on_dataset)
+    window.predictions.model_changed.connect(on_model)
+    window.add_close_check(lambda _window: pane.shutdown() or True)
+    return pane
