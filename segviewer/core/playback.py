@@ -128,18 +128,45 @@ class Playback:
             ):
                 if self.limit is not None and count >= self.limit:
                     return
-                while not self._stop.is_set():
-                    try:
-                        self._decoded.put((index, frame), timeout=0.05)
-                        break
-                    except queue.Full:
-                        continue
+                if self.realtime:
+                    self._put_newest(index, frame)
+                else:
+                    self._put_waiting((index, frame))
                 if self._stop.is_set():
                     return
         except Exception as exc:  # a source that fails mid-way ends the playback, reported in stats
             self._note(f"reading frames stopped: {exc}")
         finally:
             self._put_end()
+
+    def _put_waiting(self, item) -> None:
+        """Without real time: wait for room, drop nothing."""
+        while not self._stop.is_set():
+            try:
+                self._decoded.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def _put_newest(self, index: int, frame: np.ndarray) -> None:
+        """In real time: run at most `ahead` frames ahead of the clock, and when the predictor is behind,
+        replace the oldest waiting frame, so that it always finds the frame due now."""
+        while not self._stop.is_set():
+            early = self.due(index) - self.ahead * self.interval - time.monotonic()
+            if early <= 0:
+                break
+            self._stop.wait(min(early, 0.05))
+        while not self._stop.is_set():
+            try:
+                self._decoded.put_nowait((index, frame))
+                return
+            except queue.Full:
+                try:
+                    self._decoded.get_nowait()
+                    with self._ready_lock:
+                        self._dropped += 1
+                except queue.Empty:
+                    pass
 
     def _put_end(self) -> None:
         while not self._stop.is_set():
