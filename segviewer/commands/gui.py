@@ -8,7 +8,10 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "root", nargs="?", type=Path, help="data set folder, image or video file to open (default: the built-in demo data set)"
+        "root",
+        nargs="?",
+        type=Path,
+        help="data set folder, image or video file to open (default: the built-in demo data set)",
     )
     parser.add_argument(
         "--scheme",
