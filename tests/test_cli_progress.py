@@ -36,6 +36,13 @@ def test_log_gets_a_line_per_tenth_and_notes_do_not_tear_it():
     assert lines[-1] == "segviewer: warning: something" and "frames/s" in lines[0]
 
 
+def test_suffix_shows_extra_figures_such_as_the_loss():
+    out = io.StringIO()
+    bar = ProgressBar("epoch 3", 10, unit="batches", stream=out)
+    bar(5, suffix="loss 0.4321")
+    assert out.getvalue().rstrip().endswith("loss 0.4321") and "5/10" in out.getvalue()
+
+
 def test_unknown_total_counts_without_a_bar():
     out = io.StringIO()
     bar = ProgressBar("reading", None, stream=out)

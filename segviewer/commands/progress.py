@@ -29,14 +29,18 @@ class ProgressBar:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = _is_terminal(self.stream)
         self.done = 0
+        self.suffix = ""
         self._start = time.monotonic()
         self._last_draw = float("-inf")
         self._last_tenth = -1
         self._shown = False
 
-    def __call__(self, done: int, total: int | None = None) -> None:
-        """Report that `done` steps of `total` (or of the total given at the start) are finished."""
+    def __call__(self, done: int, total: int | None = None, suffix: str | None = None) -> None:
+        """Report that `done` steps of `total` (or of the total given at the start) are finished;
+        `suffix` (e.g. "loss 0.4321") is shown after the ETA until it is replaced."""
         self.done = done
+        if suffix is not None:
+            self.suffix = suffix
         if total is not None:
             self.total = total
         finished = self.total is not None and done >= self.total
@@ -72,6 +76,8 @@ class ProgressBar:
             parts.append(f"ETA {format_duration((self.total - self.done) / rate)}")
         elif self.total and self.done >= self.total:
             parts.append(f"in {format_duration(elapsed)}")
+        if self.suffix:
+            parts.append(self.suffix)
         return "  ".join(parts)
 
     def note(self, text: str) -> None:

@@ -227,6 +227,9 @@ class PlayerPane(QWidget):
                     + (f" · {stats.skipped} unreadable" if stats.skipped else "")
                 )
             if playback.finished:
+                failed = [e for e in playback.stats().errors if e.startswith(("prediction", "reading"))]
+                if failed:
+                    self.fps_label.setText(failed[0])
                 if self._playing:
                     self.pause()
                 else:
