@@ -142,7 +142,7 @@ def main() -> None:
                 "frames": len(frames),
                 "size": [args.height, args.width],
                 "model": predictor.model_name,
-                "device": str(predictor.device),
+                "device": args.device,
                 "cores": os.cpu_count(),
                 "rounds": args.rounds,
                 "predictor_img_per_s": round(predictor_rate, 2),

@@ -99,6 +99,8 @@ class Dataset:
         instead of every pixel (`load_mask` applies it to every pixel)."""
         if sample.mask is None:
             raise ImageReadError(f"{sample.image}: this image has no mask")
+        if getattr(sample, "corrected", False):  # a correction (core/corrections.py) holds training ids
+            return self.load_mask(sample), None
         arr, kind = read_label(sample.mask)
         if kind == "color" or arr.dtype != np.uint8:
             return decode_mask(sample.mask, self.file_scheme, self.mask_kind), None

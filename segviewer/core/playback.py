@@ -335,3 +335,54 @@ def export_video(
     finally:
         for writer in writers.values():
             writer.close()
+
+
+class VideoExport:
+    """`export_video` on its own thread, for a GUI that polls `progress` and `running` from a timer
+    (so the GUI starts no thread of its own); `message()` is the sentence to show when it is done."""
+
+    def __init__(self, source, predict: Predict, colorize, outputs: dict[str, Path]) -> None:
+        self.outputs = dict(outputs)
+        self.progress = (0, len(source))
+        self.stats: PlaybackStats | None = None
+        self.error: str | None = None
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(source, predict, colorize), name="segviewer-export", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, source, predict, colorize) -> None:
+        from segviewer.core.errors import UserError
+
+        def progress(done: int, total: int) -> None:
+            self.progress = (done, total)
+
+        try:
+            self.stats = export_video(
+                source, predict, colorize, self.outputs, progress=progress, should_stop=self._cancel.is_set
+            )
+        except UserError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # reported as a sentence, never a traceback
+            self.error = f"{', '.join(map(str, self.outputs.values()))}: export failed ({exc})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def message(self) -> str:
+        if self.error:
+            return self.error
+        if self.stats is None:
+            return "exporting…"
+        where = ", ".join(str(p) for p in self.outputs.values())
+        skipped = f", {self.stats.skipped} unreadable frame(s) skipped" if self.stats.skipped else ""
+        stopped = " (stopped)" if self._cancel.is_set() else ""
+        return f"exported {self.stats.shown} frames to {where}{skipped}{stopped}"

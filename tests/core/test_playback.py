@@ -117,3 +117,18 @@ def test_image_sequence_plays_files_in_name_order_and_skips_unreadable(tmp_path)
     skipped = []
     frames = list(ImageSequence(paths).frames(on_skip=lambda i, why: skipped.append(i)))
     assert [(i, int(f[0, 0, 0])) for i, f in frames] == [(0, 0), (2, 2)] and skipped == [1]
+
+
+def test_video_export_runs_in_the_background_and_says_where_it_wrote(tmp_path):
+    from segviewer.core.playback import VideoExport
+
+    job = VideoExport(
+        Frames(6),
+        lambda image: image[..., 0].copy(),
+        lambda mask: np.dstack([mask] * 3),
+        {"color": tmp_path / "c.avi"},
+    )
+    job.join(timeout=30)
+    assert not job.running and job.progress == (6, 6)
+    assert job.message() == f"exported 6 frames to {tmp_path / 'c.avi'}"
+    assert sum(1 for _ in VideoFile(tmp_path / "c.avi").frames()) == 6

@@ -10,7 +10,6 @@ a frame source (`core.video`) and a predict function, and it announces each show
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +51,7 @@ class PlayerPane(QWidget):
         self._index = 0
         self._speed = 1.0
         self._stats_at = 0.0
-        self._export: _Export | None = None
+        self._export = None  # a core.playback.VideoExport while one runs
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
@@ -188,7 +187,7 @@ class PlayerPane(QWidget):
         self.pause()
         if self._export is not None:
             self._export.cancel()
-            self._export.thread.join()
+            self._export.join()
 
     # --- playback ----------------------------------------------------------------------------------
     def _start(self, index: int, single: bool) -> None:
@@ -290,7 +289,9 @@ class PlayerPane(QWidget):
         """Write the overlay of every frame to `path` in the background; `export_finished` says how it went."""
         if self._source is None or self._predict is None or self._export is not None:
             return
-        self._export = _Export(self._source, self._predict, self._colorize, Path(path))
+        from segviewer.core.playback import VideoExport
+
+        self._export = VideoExport(self._source, self._predict, self._colorize, {"overlay": Path(path)})
         self._set_enabled()
         self.fps_label.setText("exporting…")
         self._timer.start()
@@ -298,7 +299,7 @@ class PlayerPane(QWidget):
     def _poll_export(self) -> None:
         export = self._export
         done, total = export.progress
-        if export.thread.is_alive():
+        if export.running:
             self.fps_label.setText(f"exporting {done}/{total}")
             return
         self._export = None
@@ -308,50 +309,6 @@ class PlayerPane(QWidget):
         self.export_finished.emit(message)
         if self._playback is None:
             self._timer.stop()
-
-
-class _Export:
-    """One overlay export on a plain thread (the core pipeline starts its own decode/predict threads)."""
-
-    def __init__(self, source, predict, colorize, path: Path) -> None:
-        self.path, self.progress = path, (0, len(source))
-        self.stats = None
-        self.error: str | None = None
-        self._cancel = threading.Event()
-        self.thread = threading.Thread(
-            target=self._run, args=(source, predict, colorize), name="segviewer-export", daemon=True
-        )
-        self.thread.start()
-
-    def _run(self, source, predict, colorize) -> None:
-        from segviewer.core.errors import UserError
-        from segviewer.core.playback import export_video
-
-        def progress(done: int, total: int) -> None:
-            self.progress = (done, total)
-
-        try:
-            self.stats = export_video(
-                source,
-                predict,
-                colorize,
-                {"overlay": self.path},
-                progress=progress,
-                should_stop=self._cancel.is_set,
-            )
-        except UserError as exc:
-            self.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a traceback dialog
-            self.error = f"{self.path}: export failed ({exc})"
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def message(self) -> str:
-        if self.error:
-            return self.error
-        skipped = f", {self.stats.skipped} unreadable frame(s) skipped" if self.stats.skipped else ""
-        return f"exported {self.stats.shown} frames to {self.path}{skipped}"
 
 
 def install_player_pane(window) -> PlayerPane:
