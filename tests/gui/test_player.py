@@ -116,3 +116,23 @@ def test_window_opens_a_video_in_the_player_dock(qtbot, window, video):
     qtbot.mouseClick(player.play_button, _left())
     qtbot.waitUntil(lambda: player.frame_label.text() == f"frame {FRAMES} / {FRAMES}", timeout=20000)
     assert not player.export_button.isEnabled()  # no model loaded: nothing to overlay
+
+
+def test_folder_of_images_and_a_single_image_open_unlabelled_in_the_window(qtbot, window, tmp_path):
+    from PySide6.QtCore import Qt
+
+    from segviewer.core.imageio import write_jpeg
+    from tests.gui.conftest import open_and_wait
+
+    for name in ("day/0001.jpg", "day/0002.jpg", "night.jpg"):
+        write_jpeg(tmp_path / "drive" / name, np.full((H, W, 3), 90, np.uint8))
+    pane = window.dataset_pane
+
+    def texts():
+        model = pane.list_view.model()
+        return [model.data(model.index(r), Qt.ItemDataRole.DisplayRole) for r in range(model.rowCount())]
+
+    open_and_wait(qtbot, window, tmp_path / "drive")
+    assert texts() == ["night\n(no mask)", "day/0001\n(no mask)", "day/0002\n(no mask)"]
+    open_and_wait(qtbot, window, tmp_path / "drive" / "night.jpg")
+    assert texts() == ["night\n(no mask)"]
