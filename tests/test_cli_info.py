@@ -98,3 +98,16 @@ def test_info_counts_corrected_samples(tmp_path, capsys, monkeypatch):
         "folder": str(store.folder),
     }
     assert data["splits"]["test"] == {"images": 2, "masks": 1}  # labelled from scratch
+
+
+def test_info_reports_a_folder_of_images_without_masks(tmp_path, capsys):
+    import numpy as np
+
+    from segviewer.core.imageio import write_jpeg
+
+    write_jpeg(tmp_path / "drive" / "day1" / "0001.jpg", np.zeros((20, 30, 3), np.uint8))
+    write_jpeg(tmp_path / "drive" / "0002.jpg", np.zeros((20, 30, 3), np.uint8))
+    assert main(["info", str(tmp_path / "drive"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] == "images" and data["splits"] == {"all": {"images": 2, "masks": 0}}
+    assert data["image_size"] == [30, 20]

@@ -14,6 +14,7 @@ MASK_KINDS = {
     "ids": "class ids of the scheme (colour PNGs mapped through its palette)",
     "palette": "palette PNGs, index = training id",
     "color": "colours of the scheme's palette",
+    "none": "none (unlabelled images or video frames)",
 }
 
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summarize(ds) -> dict:
     """JSON-ready facts about a data set; image sizes come from file headers, nothing is decoded."""
-    sizes = {name: _first_size(samples) for name, samples in ds.splits.items()}
+    sizes = {name: _first_size(ds, samples) for name, samples in ds.splits.items()}
     first = next((s for s in sizes.values() if s is not None), None)
     return {
         "root": str(ds.root),
@@ -128,11 +129,13 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _first_size(samples) -> list[int] | None:
+def _first_size(ds, samples) -> list[int] | None:
     from segviewer.core.imageio import ImageReadError, image_size
 
     if not samples:
         return None
+    if samples[0].frame is not None:
+        return list(ds.frame_source().size)
     try:
         return list(image_size(samples[0].image))
     except ImageReadError:

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from segviewer.core.datasets import Dataset, Sample, decode_mask
+from segviewer.core.errors import UserError
 from segviewer.core.imageio import read_label
 from segviewer.core.labels import LabelScheme
 
@@ -75,6 +76,12 @@ def check_dataset(
 def check_sample(ds: Dataset, sample: Sample) -> list[Problem]:
     """Problems of one sample's image and mask."""
     problems: list[Problem] = []
+    if sample.frame is not None:  # a video frame: decode it from the video
+        try:
+            ds.load_image(sample)
+        except UserError as exc:
+            problems.append(Problem(str(sample.image), UNREADABLE_IMAGE, _without_path(exc, sample.image)))
+        return problems
     image_hw = _check_image(sample.image, problems)
     if sample.mask is not None:
         _check_mask(ds, sample, image_hw, problems)
