@@ -1,4 +1,4 @@
-"""`segviewer predict`: masks for images with a trained checkpoint, written beside nothing the user owns.
+"""`segviewer predict`: masks for images with a trained checkpoint or an exported ONNX model.
 
 For each input image <stem>.<ext> it writes <stem>.png (8-bit training ids at the image's size) into
 --out, and with --colormap / --overlay also <stem>_color.png and <stem>_overlay.png (50% blend).
@@ -15,11 +15,14 @@ from pathlib import Path
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "predict",
-        help="predict masks for images with a trained checkpoint",
+        help="predict masks for images with a trained checkpoint or an ONNX model",
         description="Predict a mask for each image (files, or every image directly inside a folder) and save "
         "it as an 8-bit PNG of training ids at the image's original size.",
     )
-    p.add_argument("checkpoint", help="checkpoint file (best.pt) or run folder")
+    p.add_argument(
+        "checkpoint",
+        help="checkpoint file (best.pt), run folder, or ONNX file from `segviewer export` (needs onnxruntime)",
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the predicted masks")
     p.add_argument(
@@ -56,14 +59,13 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from segviewer.core.errors import UserError
-    from segviewer.core.evaluation import resolve_checkpoint
     from segviewer.core.imageio import read_image, write_png
-    from segviewer.core.predict import Predictor
+    from segviewer.core.predict import load_predictor
 
     files, problems = collect_inputs(args.inputs)
     if not files:
         raise UserError("; ".join(problems) or "no input images")
-    predictor = Predictor.from_checkpoint(resolve_checkpoint(args.checkpoint), device=args.device)
+    predictor = load_predictor(args.checkpoint, device=args.device)
     out = Path(args.out).expanduser()
     inputs = {p.resolve() for p in files}
     used: dict[str, Path] = {}
