@@ -157,12 +157,12 @@ def load_predictor(
 
     path = resolve_checkpoint(path)
     if is_onnx_file(path):
-        return Predictor.from_onnx(path, device, threads)
+        return Predictor.from_onnx(path, device=device, threads=threads)
     if fastest and _cpu_device(device) and onnxruntime_available():
         twin = _onnx_twin(path, threads)
         if twin is not None:
             return twin
-    return Predictor.from_checkpoint(path, device, threads)
+    return Predictor.from_checkpoint(path, device=device, threads=threads)
 
 
 def is_onnx_file(path: Path) -> bool:
@@ -185,7 +185,7 @@ def _onnx_twin(checkpoint: Path, threads: int | None) -> Predictor | None:
     from segviewer.core.onnx_export import file_sha256
 
     try:
-        predictor = Predictor.from_onnx(twin, "cpu", threads)
+        predictor = Predictor.from_onnx(twin, device="cpu", threads=threads)
     except UserError:  # a foreign or damaged twin is simply not used
         return None
     return predictor if predictor.meta.get("source_sha256") == file_sha256(checkpoint) else None
