@@ -51,6 +51,7 @@ def export_onnx(
         )
     if out.exists() and out.resolve() == checkpoint.resolve():
         raise OnnxExportError(f"{out}: is the checkpoint itself; choose another --out")
+    _check_exporter_installed()
     ckpt = load_checkpoint(checkpoint)
     if ckpt.get("normalization", "tf") != "tf":
         raise OnnxExportError(
@@ -67,6 +68,17 @@ def export_onnx(
     payload = proto.SerializeToString()
     atomic_write(out, lambda f: f.write(payload), error=OnnxExportError, fix="choose another --out")
     return out
+
+
+def _check_exporter_installed() -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as exc:
+        raise OnnxExportError(
+            f"exporting to ONNX needs the onnx and onnxscript packages ({exc.name} is missing); "
+            "install them with: pip install 'segviewer[onnx]'"
+        ) from None
 
 
 def metadata(ckpt: dict, source: Path, size: tuple[int, int], dynamic: bool, multiple: int) -> dict[str, str]:

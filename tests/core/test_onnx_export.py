@@ -7,6 +7,7 @@ at small widths where the model has a width option; SegNet has none and is expor
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -128,6 +129,14 @@ def test_static_export_takes_one_image_of_the_input_size(tmp_path):
     batch = predictor.predict_batch(images)  # a batch-1 graph runs a batch image by image
     for image, (mask, _) in zip(images, batch, strict=True):
         assert np.array_equal(mask, predictor.predict(image)[0])
+
+
+def test_export_without_the_onnx_extra_says_what_to_install(tmp_path, monkeypatch):
+    ckpt = make_checkpoint_file(tmp_path / "best.pt", "ulite")
+    monkeypatch.setitem(sys.modules, "onnxscript", None)
+    with pytest.raises(OnnxExportError, match=r"onnxscript is missing.*segviewer\[onnx\]"):
+        export_onnx(ckpt, tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()
 
 
 def test_export_refuses_bad_outputs_and_inputs(tmp_path):
