@@ -13,6 +13,7 @@ picks the backend from the file; the CLI and the viewer call only that.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -150,8 +151,8 @@ def load_predictor(
     """The predictor for a checkpoint, a run folder (its best.pt) or an ONNX file, chosen by content.
 
     With `fastest`, a checkpoint that has an ONNX twin beside it (`best.onnx` exported from this very
-    `best.pt`) runs on onnxruntime when that is installed and the device is the CPU, where
-    onnxruntime is measured faster (README, benchmarks/inference_latency.py).
+    `best.pt`) is timed on both backends when onnxruntime is installed and the device is the CPU, and
+    the faster one is kept: which one wins depends on the model and the machine (README, Measured).
     """
     from segviewer.core.evaluation import resolve_checkpoint
 
@@ -161,8 +162,24 @@ def load_predictor(
     if fastest and _cpu_device(device) and onnxruntime_available():
         twin = _onnx_twin(path, threads)
         if twin is not None:
-            return twin
+            return faster(Predictor.from_checkpoint(path, device=device, threads=threads), twin)
     return Predictor.from_checkpoint(path, device=device, threads=threads)
+
+
+def faster(*predictors: Predictor, runs: int = 2) -> Predictor:
+    """The predictor with the shortest time for one image of its input size (after a warm-up call)."""
+
+    def seconds(predictor: Predictor) -> float:
+        image = np.full((*predictor.input_size, 3), 127, np.uint8)
+        predictor.predict(image)  # first calls allocate and plan
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            predictor.predict(image)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return min(predictors, key=seconds)
 
 
 def is_onnx_file(path: Path) -> bool:

@@ -14,6 +14,7 @@ from segviewer.core.labels import get_scheme
 from segviewer.core.models import build_model
 from segviewer.core.pipeline import normalize_tf, resize_image, resize_mask
 from segviewer.core.predict import Predictor, load_predictor, onnx_session
+from segviewer.core.predict import faster as predict_faster
 
 CAMVID = get_scheme("camvid")
 
@@ -117,13 +118,30 @@ def test_load_predictor_picks_the_backend_from_the_content(exported, tmp_path):
     assert (mask == want_mask).mean() >= 0.999 and np.allclose(conf, want_conf, atol=1e-4)
 
 
-def test_fastest_prefers_the_onnx_twin_of_this_very_checkpoint(exported):
+def test_fastest_times_both_backends_when_the_twin_is_of_this_very_checkpoint(exported, monkeypatch):
+    from segviewer.core import predict
+
     ckpt, _ = exported
+    offered = []
+
+    def pick_onnx(*predictors):
+        offered.append(sorted(p.backend for p in predictors))
+        return next(p for p in predictors if p.backend == "onnxruntime")
+
+    monkeypatch.setattr(predict, "faster", pick_onnx)
     assert load_predictor(ckpt, fastest=True).backend == "onnxruntime"
+    assert offered == [["onnxruntime", "torch"]]
     assert load_predictor(ckpt, fastest=False).backend == "torch"
     other = build_model("ulite", CAMVID.num_classes, widths=(4, 8, 8, 16))  # new weights, same name
     save_checkpoint(ckpt, make_checkpoint(other, CAMVID, (32, 48), 4, 0.5))
     assert load_predictor(ckpt, fastest=True).backend == "torch"  # the twin is of the old weights
+    assert len(offered) == 1
+
+
+def test_faster_returns_one_of_the_predictors_it_timed(exported):
+    ckpt, model_file = exported
+    pair = load_predictor(ckpt), load_predictor(model_file)
+    assert any(predict_faster(*pair) is p for p in pair)
 
 
 def test_onnx_sessions_do_not_spin_and_use_the_threads_asked_for(exported):
