@@ -36,6 +36,8 @@ def _plot(left: str, legend_columns: int) -> pg.PlotWidget:
     item.legend = legend  # PlotItem.plot(name=...) adds named curves to it
     item.setLabel("left", left, color="#222")
     item.setLabel("bottom", "epoch", color="#222")
+    # Epochs are epochs: without this, epoch 1's fractional batch positions read "epoch (x0.001)".
+    item.getAxis("bottom").enableAutoSIPrefix(False)
     for axis in ("left", "bottom"):
         item.getAxis(axis).setPen(pg.mkPen("#555"))
         item.getAxis(axis).setTextPen(pg.mkPen("#333"))
