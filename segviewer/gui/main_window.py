@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
     # --- model ---------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)"
+            self, "Load checkpoint", str(Path.home()), "Models (*.pt *.onnx);;All files (*)"
         )
         if path:
             self.load_checkpoint(path)
