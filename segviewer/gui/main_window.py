@@ -152,11 +152,15 @@ class MainWindow(QMainWindow):
             return
         from segviewer.gui.panes.augment_pane import install_augment_pane
         from segviewer.gui.panes.evaluation_pane import install_evaluation_pane
+        from segviewer.gui.panes.player import install_player_pane
+        from segviewer.gui.panes.review_pane import install_review_pane
         from segviewer.gui.panes.training_pane import install_training_pane
 
         self.training_pane = install_training_pane(self)
         self.augment_pane = install_augment_pane(self)
         self.evaluation_pane = install_evaluation_pane(self)
+        self.player_pane = install_player_pane(self)
+        self.review_pane = install_review_pane(self)
         form = self.training_pane.form
         self.augment_pane.preset_saved.connect(form.add_augment_preset)
         form.runs_folder_changed.connect(self.evaluation_pane.set_runs_folder)
@@ -325,7 +329,7 @@ class MainWindow(QMainWindow):
     # --- model ---------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)"
+            self, "Load checkpoint", str(Path.home()), "Models (*.pt *.onnx);;All files (*)"
         )
         if path:
             self.load_checkpoint(path)

@@ -63,9 +63,9 @@ class PredictionService(QObject):
         threads = paths.background_cores()
 
         def load() -> Any:
-            from segviewer.core.predict import Predictor
+            from segviewer.core.predict import load_predictor
 
-            return Predictor.from_checkpoint(path, threads=threads)
+            return load_predictor(path, threads=threads, fastest=True)
 
         self._set_loading(True)
         self._loader.start(self._load(path, load))
