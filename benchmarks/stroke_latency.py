@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    from segviewer.core.overlay import compose
     from segviewer.gui.image_utils import to_qimage
     from segviewer.gui.main_window import MainWindow
-    from segviewer.gui.overlay import compose
 
     root = write_dataset(tmp / "bench", args.height, args.width)
     window = MainWindow()
@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                         None,
                         "gt",
                         viewer.palette(),
-                        viewer.opacity(),
-                        viewer.legend.drawn_lut(viewer.scheme.ignore_index),
+                        window.session.opacity,
+                        viewer.drawn_classes(),
                         viewer.scheme.ignore_index,
                     )
                     viewer.view.set_image(to_qimage(picture))

@@ -55,23 +55,33 @@ class Corrections:
         return self.folder / _safe_part(split, "split")
 
     def path(self, split: str, sample: str) -> Path:
-        return self.split_folder(split) / f"{_safe_part(sample, 'sample name')}{SUFFIX}"
+        """Where the correction of `sample` lives; a name like 'sub/img' (nested images) is a subfolder."""
+        parts = sample.split("/")
+        for part in parts:
+            _safe_part(part, "sample name")
+        return self.split_folder(split).joinpath(*parts[:-1], f"{parts[-1]}{SUFFIX}")
 
     def samples(self, split: str) -> list[str]:
-        """Names of the corrected samples of `split`, sorted."""
-        try:
-            with os.scandir(self.split_folder(split)) as it:
-                names = [
-                    e.name[: -len(SUFFIX)]
-                    for e in it
-                    if e.name.endswith(SUFFIX) and not e.name.startswith(".") and e.is_file()
-                ]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except PermissionError:
-            raise UserError(
-                f"{self.split_folder(split)}: cannot be read (permission denied); allow reading it"
-            ) from None
+        """Names of the corrected samples of `split` (subfolders give 'sub/name'), sorted."""
+        folder = self.split_folder(split)
+        names: list[str] = []
+        pending = [(folder, "")]
+        while pending:
+            current, prefix = pending.pop()
+            try:
+                with os.scandir(current) as it:
+                    entries = list(it)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except PermissionError:
+                raise UserError(f"{current}: cannot be read (permission denied); allow reading it") from None
+            for e in entries:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir():
+                    pending.append((Path(e.path), f"{prefix}{e.name}/"))
+                elif e.name.endswith(SUFFIX) and e.is_file():
+                    names.append(prefix + e.name[: -len(SUFFIX)])
         return sorted(names)
 
     def splits(self) -> list[str]:
@@ -201,6 +211,72 @@ def apply_corrections(dataset, labels: str = "auto"):
         )
     dataset.labels = "corrected" if applied else "original"
     return dataset
+
+
+def labels_note(dataset, requested: str) -> str | None:
+    """What a command says when corrections decide which masks it uses; None when none are used."""
+    if dataset.labels != "corrected":
+        return None
+    fixed = sum(s.corrected for samples in dataset.splits.values() for s in samples)
+    how = (
+        ""
+        if requested == "corrected"
+        else " (the default when corrections exist; --labels original to ignore them)"
+    )
+    return f"using corrected labels: {fixed} corrected samples in {dataset.corrections}{how}"
+
+
+def corrections_used(dataset) -> dict | None:
+    """For a run's config.json: the corrections a data set was read with, None when it used originals."""
+    if dataset.labels != "corrected":
+        return None
+    return {"labels": "corrected"} | Corrections(dataset.root).summary()
+
+
+def export_corrections(dataset, out: str | Path) -> list[Path]:
+    """Write the corrected masks of `dataset` (read with corrections) into `out`/<split>/ in its own format.
+
+    The format follows `dataset.mask_kind`: training ids, palette PNGs (BDD100K colormaps), the scheme's
+    own ids (Cityscapes labelIds; ignored pixels get the scheme's ignore id) or its colours. Files keep
+    the data set's mask names (`<sample>.png` for images that had none). `out` must be new or empty, so
+    nothing is overwritten.
+    """
+    out = Path(out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out}: exists and is not an empty folder; choose a new folder for the export")
+    written = []
+    for split, samples in dataset.splits.items():
+        for sample in samples:
+            if not sample.corrected:
+                continue
+            name = sample.original_mask.name if sample.original_mask is not None else f"{sample.name}{SUFFIX}"
+            if not name.lower().endswith(SUFFIX):
+                name = f"{Path(name).stem}{SUFFIX}"
+            target = out / split / name
+            array, palette = encode_mask(dataset.load_mask(sample), dataset)
+            write_png(target, array, palette=palette)
+            written.append(target)
+    return written
+
+
+def encode_mask(train_ids: np.ndarray, dataset) -> tuple[np.ndarray, np.ndarray | None]:
+    """(array, palette or None) of a training-id mask as the data set's mask files store it."""
+    train = dataset.scheme
+    if dataset.mask_kind == "palette":
+        return train_ids, train.palette
+    if dataset.mask_kind == "train_ids":
+        return train_ids, None
+    file_scheme = dataset.file_scheme
+    ids = np.full(256, file_scheme.ignore_index, np.uint8)
+    filled = np.zeros(256, bool)
+    for c in file_scheme.classes:  # the first class of each training id stands for it
+        t = int(c.train_id)
+        if 0 <= t < 256 and t != train.ignore_index and not filled[t] and 0 <= c.id < 256:
+            ids[t], filled[t] = c.id, True
+    file_ids = ids[train_ids]
+    if dataset.mask_kind == "color":
+        return file_scheme.colorize(file_ids), None
+    return file_ids, None
 
 
 def _choose_folder(root: Path, in_root: Path, in_data_home: Path) -> Path:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from segviewer.core.editing import Rect
-from segviewer.gui.overlay import blend
+from segviewer.core.overlay import blend
 
 
 class EditLayer(QGraphicsItem):

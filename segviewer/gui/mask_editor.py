@@ -296,17 +296,19 @@ class MaskEditor(QObject):
         self.layer.set_content(image, session.mask, self.viewer.palette(), opacity, drawn)
         self.layer.show()
 
-    # --- the window's view state (the only lines that change when it moves to a session model) ---
+    # --- the window's view state: window.session, viewer.drawn_classes(), viewer.view.add_layer ---
     def _add_layer(self, item: QGraphicsItem) -> None:
-        self.view.scene().addItem(item)  # z values are set by the items themselves
+        z = item.zValue()
+        self.view.add_layer(item)
+        item.setZValue(z + 100)  # above the picture and other layers, in this order
 
     def _connect_view_state(self) -> None:
-        self.viewer.mode_changed.connect(self._on_mode_changed)
+        self.window.session.events.mode.connect(self._on_mode_changed)
         self.viewer.legend.table.cellDoubleClicked.connect(self._on_legend_double_clicked)
 
     def _overlay_look(self, ignore_index: int) -> tuple[float, np.ndarray]:
         """(opacity, (256,) bool of the classes drawn), as the viewer draws them."""
-        return self.viewer.opacity(), self.viewer.legend.drawn_lut(ignore_index)
+        return self.window.session.opacity, self.viewer.drawn_classes()
 
     # --- mouse and keys ------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -564,12 +566,8 @@ def install_mask_editor(window: QMainWindow) -> MaskEditor:
     editor = MaskEditor(window)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, editor.toolbar)
     bar = window.menuBar()
-    menus = [a for a in bar.actions() if a.menu() is not None]
     edit_menu = QMenu("&Edit", bar)
-    if len(menus) > 1:
-        bar.insertMenu(menus[1], edit_menu)  # right after File
-    else:
-        bar.addMenu(edit_menu)
+    bar.insertMenu(window.menus.view.menuAction(), edit_menu)  # between File and View
     toolbar = editor.toolbar
     groups = [
         [toolbar.edit_action],

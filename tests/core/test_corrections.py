@@ -66,11 +66,20 @@ def test_read_only_root_uses_the_data_home_and_says_so(tmp_path, monkeypatch, da
 
 def test_names_cannot_escape_the_folder(tmp_path):
     store = Corrections(fx.write_bdd10k(tmp_path / "bdd"))
-    for bad in ("../x", "a/b", "..", ""):
+    for bad in ("../x", "a/../../b", "..", "", "/abs", "a\\b"):
         with pytest.raises(ValueError):
             store.path("train", bad)
     with pytest.raises(ValueError):
         store.write("train", "train000", np.zeros((2, 2, 3), np.uint8))
+
+
+def test_nested_sample_names_are_subfolders(tmp_path):
+    store = Corrections(fx.write_bdd10k(tmp_path / "bdd"))
+    path = store.write("all", "street/day/img001", np.ones((fx.H, fx.W), np.uint8))
+    assert path == store.folder / "all" / "street" / "day" / "img001.png"
+    store.write("all", "top", np.ones((fx.H, fx.W), np.uint8))
+    assert store.samples("all") == ["street/day/img001", "top"]
+    assert (store.read("all", "street/day/img001") == 1).all()
 
 
 def test_reviewed_marks_are_remembered(tmp_path):

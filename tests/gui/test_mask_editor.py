@@ -11,8 +11,8 @@ from PySide6.QtTest import QTest
 
 from segviewer.core.imageio import read_label
 from segviewer.core.labels import get_scheme
+from segviewer.core.overlay import compose
 from segviewer.gui.image_utils import qimage_to_array
-from segviewer.gui.overlay import compose
 from tests.gui.conftest import CAR, ROAD, SKY, known_mask, open_and_wait
 
 PERSON = 11
@@ -56,7 +56,7 @@ def editing(qtbot, window, tiny_bdd):
     """The window on train_000 at full opacity, in edit mode; yields (window, original mask file, its digest)."""
     open_and_wait(qtbot, window, tiny_bdd)
     with qtbot.waitSignal(window.viewer.frame_shown):
-        window.viewer.set_opacity(1.0)
+        window.session.set_opacity(1.0)
     original = tiny_bdd / "labels" / "sem_seg" / "masks" / "train" / "train_000.png"
     before = digest(original)
     window.mask_editor.toolbar.edit_action.trigger()
@@ -160,7 +160,7 @@ def test_incremental_repaint_matches_a_full_recompose(qtbot, editing):
     editor.toolbar.set_tool("eraser")
     drag(window, [(40, 5), (40, 45)])
     viewer = window.viewer
-    drawn = viewer.legend.drawn_lut(255)
+    drawn = viewer.drawn_classes()
     full = compose(viewer.current_image(), editor.session().mask, None, "gt", PALETTE, 1.0, drawn, 255)
     assert np.array_equal(editor.layer.picture(), full)
     assert screen_colour(window, 40, 20) == tuple(int(v) for v in viewer.current_image()[20, 40])  # erased
@@ -170,16 +170,16 @@ def test_brush_keys_and_wheel_size_the_brush_only_while_editing(qtbot, editing):
     window, _, _ = editing
     toolbar = window.mask_editor.toolbar
     toolbar.size_box.setValue(10)
-    opacity = window.viewer.opacity()
+    opacity = window.session.opacity
     qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketRight)
-    assert toolbar.size() > 10 and window.viewer.opacity() == opacity
+    assert toolbar.size() > 10 and window.session.opacity == opacity
     qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
     qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
     assert toolbar.size() < 10
     toolbar.edit_action.trigger()  # leave edit mode: [ is the opacity key again
     assert not toolbar.size_box.isEnabled()
     qtbot.keyClick(window.viewer.view, Qt.Key.Key_BracketLeft)
-    assert window.viewer.opacity() < opacity
+    assert window.session.opacity < opacity
 
 
 def test_picker_and_legend_choose_the_paint_class(qtbot, editing):

@@ -1,0 +1,51 @@
+"""The review's suspect pixels over the picture: magenta where suspect, gone on the next sample."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.gui.conftest import H, W, open_and_wait
+from tests.gui.test_mask_editor import screen_colour
+
+INSIDE, OUTSIDE = (12, 22), (48, 22)  # (x, y) image pixels: in the suspect block, far from it
+
+
+def suspect_block() -> np.ndarray:
+    suspect = np.zeros((H, W), bool)
+    suspect[14:31, 4:21] = True
+    return suspect
+
+
+def shown(window, name: str) -> bool:
+    return getattr(window.current_sample(), "name", None) == name and window.viewer.picture() is not None
+
+
+def close(a, b, tol: int = 3) -> bool:
+    return all(abs(int(x) - int(y)) <= tol for x, y in zip(a, b, strict=True))
+
+
+def test_chosen_sample_shows_its_suspect_pixels_until_another_is_shown(qtbot, window, tiny_bdd):
+    from segviewer.gui.panes.review_pane import install_review_pane
+
+    pane = install_review_pane(window)
+    open_and_wait(qtbot, window, tiny_bdd)
+    pane.open_sample_requested.emit("train", "train_001", suspect_block())
+    qtbot.waitUntil(lambda: shown(window, "train_001"), timeout=10000)
+    qtbot.wait(50)
+    picture = window.viewer.picture()
+    x, y = INSIDE
+    blended = (picture[y, x].astype(int) + np.array([255, 0, 255])) / 2
+    assert close(screen_colour(window, x, y), blended)
+    x, y = OUTSIDE
+    assert close(screen_colour(window, x, y), picture[y, x])
+
+    window.dataset_pane.select_sample("train_002")
+    qtbot.waitUntil(lambda: shown(window, "train_002"), timeout=10000)
+    qtbot.wait(50)
+    x, y = INSIDE
+    assert close(screen_colour(window, x, y), window.viewer.picture()[y, x])
+
+    window.dataset_pane.select_sample("train_001")  # back again: the overlay was for that one visit
+    qtbot.waitUntil(lambda: shown(window, "train_001"), timeout=10000)
+    qtbot.wait(50)
+    assert close(screen_colour(window, x, y), window.viewer.picture()[y, x])
