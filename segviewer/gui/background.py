@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QProcess, QProcessEnvironment
 
 from segviewer.core import paths
@@ -274,6 +275,7 @@ class ChildProcess:
         event_loop()
         self._queue: asyncio.Queue = asyncio.Queue()
         self._stdout = b""
+        self._stderr = b""  # an unfinished last line: a read can end in the middle of one
         self.stderr_tail: list[str] = []
         self.exit_code: int | None = None
         self._process = QProcess()
@@ -317,20 +319,29 @@ class ChildProcess:
             yield line
 
     def _on_stdout(self) -> None:
+        if not shiboken6.isValid(self._process):  # Qt deleting a still-running process at exit
+            return
         self._stdout += bytes(self._process.readAllStandardOutput().data())
         *complete, self._stdout = self._stdout.split(b"\n")
         for raw in complete:
             self._queue.put_nowait(raw.decode("utf-8", "replace"))
 
-    def _on_stderr(self) -> None:
-        text = bytes(self._process.readAllStandardError().data()).decode("utf-8", "replace")
-        self.stderr_tail = (self.stderr_tail + text.splitlines())[-20:]
+    def _on_stderr(self, final: bool = False) -> None:
+        if not shiboken6.isValid(self._process):
+            return
+        self._stderr += bytes(self._process.readAllStandardError().data())
+        *complete, self._stderr = self._stderr.split(b"\n")
+        if final and self._stderr:
+            complete.append(self._stderr)
+            self._stderr = b""
+        text = [raw.decode("utf-8", "replace").rstrip("\r") for raw in complete]
+        self.stderr_tail = (self.stderr_tail + text)[-20:]
 
     def _on_finished(self, code: int, *_status: Any) -> None:
         if self.exit_code is not None:
             return
         self._on_stdout()
-        self._on_stderr()
+        self._on_stderr(final=True)
         if self._stdout.strip():
             self._queue.put_nowait(self._stdout.decode("utf-8", "replace"))
             self._stdout = b""

@@ -131,3 +131,16 @@ def test_a_long_job_never_holds_up_short_background_calls(qtbot):
     assert not task.done()
     gate.set()
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
+
+
+def test_child_stderr_lines_split_across_reads_are_kept_whole(qtbot):
+    """A traceback's last line arriving in two reads must still be one line of stderr_tail."""
+    code = (
+        "import sys, time\n"
+        "sys.stderr.write('first line\\nRuntimeError: bo'); sys.stderr.flush(); time.sleep(0.3)\n"
+        "sys.stderr.write('om at the end\\n'); sys.stderr.flush()\n"
+        "sys.stderr.write('no newline at exit'); sys.stderr.flush()\n"
+    )
+    child = background.ChildProcess([sys.executable, "-c", code])
+    qtbot.waitUntil(lambda: not child.running(), timeout=20000)
+    assert child.stderr_tail[-3:] == ["first line", "RuntimeError: boom at the end", "no newline at exit"]
