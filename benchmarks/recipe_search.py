@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -43,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--lr-schedule", choices=("constant", "cosine", "onecycle"), default="cosine")
+    p.add_argument("--lr-schedule", choices=("cosine", "onecycle", "constant"), default="cosine")
     p.add_argument("--warmup", type=float, default=0.1, help="onecycle: fraction of the run warming up")
     p.add_argument("--optimizer", choices=("adam", "adamw"), default="adam")
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -59,19 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cache-dir", default=None, help="decode cache folder (default: the project's)")
     p.add_argument("--max-batches", type=int, default=None, help="smoke test: batches per epoch")
     return p.parse_args(argv)
-
-
-def lr_at(args: argparse.Namespace, progress: float) -> float:
-    """Stateless schedule as the trainer's: a function of the fraction of the run done."""
-    t = min(1.0, max(0.0, progress))
-    if args.lr_schedule == "cosine":
-        return args.lr * 0.5 * (1 + math.cos(math.pi * t))
-    if args.lr_schedule == "onecycle":
-        warm = args.warmup
-        if t < warm:
-            return args.lr * (0.04 + 0.96 * t / warm)
-        return args.lr * 0.5 * (1 + math.cos(math.pi * (t - warm) / max(1e-9, 1 - warm)))
-    return args.lr
 
 
 def class_weights(train_set, num_classes: int) -> list[float]:
@@ -108,6 +94,7 @@ def run(args: argparse.Namespace) -> dict:
     from segviewer.core.losses import build_criterion, loss_weights
     from segviewer.core.models import build_model, count_parameters, gflops
     from segviewer.core.pipeline import SegmentationSet, build_loader, normalize_tf, split_for_training
+    from segviewer.core.training.schedule import learning_rate
 
     t_start = time.perf_counter()
     threads = set_threads(args.threads)
@@ -148,8 +135,10 @@ def run(args: argparse.Namespace) -> dict:
                 break
             if imgs is None or not bool((masks != scheme.ignore_index).any()):
                 continue
+            progress, fraction = (epoch - 1 + (step - 1) / steps) / args.epochs, 1 / (steps * args.epochs)
+            lr = learning_rate(args.lr_schedule, args.lr, progress, fraction, args.warmup)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(args, (epoch - 1 + (step - 1) / steps) / args.epochs)
+                group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             loss = criterion(model(normalize_tf(imgs, True)).float(), masks.long())
             loss.backward()

@@ -154,11 +154,64 @@ def test_foreign_checkpoint_is_a_clear_error(tmp_path, capsys, trained):
 
 
 def test_cli_defaults_are_the_engine_defaults():
-    from segviewer.commands.train import DEFAULTS
-    from segviewer.core.training import TrainConfig
+    from segviewer.cli import build_parser
+    from segviewer.commands.train import config_from_args
+    from segviewer.core.training.config import TrainConfig
 
-    cfg = TrainConfig(root=".")
-    assert DEFAULTS == {key: getattr(cfg, key) for key in DEFAULTS}
+    assert config_from_args(build_parser().parse_args(["train", "ROOT"])) == TrainConfig(root="ROOT")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {
+            "model": "segnet-basic",
+            "model_options": {"width": 8},
+            "epochs": 3,
+            "batch_size": 2,
+            "lr": 3e-4,
+            "lr_schedule": "onecycle",
+            "warmup_fraction": 0.25,
+            "optimizer": "adamw",
+            "weight_decay": 0.01,
+            "input_size": (64, 96),
+            "train_crop": (32, 48),
+            "patience": 0,
+            "class_weights": "sqrt",
+            "loss": "ce+dice",
+            "augment": "light",
+            "device": "cpu",
+            "out": "runs/x",
+            "init_from": "runs/a/best.pt",
+            "threads": 3,
+            "num_workers": 0,
+            "seed": 7,
+            "scheme": "camvid",
+            "amp": False,
+            "sync_bn": True,
+            "max_train_batches": 2,
+            "max_val_batches": 1,
+            "train_split": "trainval",
+            "val_split": "test",
+            "cache_dir": "",
+        },
+        {"model_options": {"widths": [4, 8, 8, 16]}, "resume": True, "out": "r", "amp": True},
+    ],
+)
+def test_command_args_give_the_config_back(overrides):
+    """What --nproc hands every rank (and what a program shows as the run's command) loses nothing."""
+    from dataclasses import fields
+
+    from segviewer.cli import build_parser
+    from segviewer.commands.train import command_args, config_from_args
+    from segviewer.core.training.config import TrainConfig
+
+    cfg = TrainConfig(root="data/demo", **overrides)
+    back = config_from_args(build_parser().parse_args(["train", *command_args(cfg)]))
+    assert back == cfg
+    changed = {f.name for f in fields(TrainConfig) if getattr(cfg, f.name) != f.default}
+    assert len(overrides) < 5 or changed >= set(overrides) - {"model_options"}  # every field was tried
 
 
 def test_loss_and_class_weighting_reach_the_run_config(trained):
@@ -176,3 +229,97 @@ def test_bare_class_weights_flag_means_median_frequency():
 
     args = build_parser().parse_args(["train", "ROOT", "--class-weights", "--patience", "0"])
     assert args.class_weights == "median" and args.loss == "ce"
+
+
+def test_events_jsonl_puts_only_events_on_stdout_and_keeps_them_in_the_run(
+    tmp_path, capsys, monkeypatch, trained
+):
+    import io
+
+    from segviewer.core import events as ev
+
+    monkeypatch.setenv("SEGVIEWER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # EOF at once: means nothing, the run goes on
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(
+        capsys, "train", trained[0], "--epochs", "1", "--out", out, "--events", "jsonl", *FAST
+    )
+    assert code == 0, err
+    lines = stdout.splitlines()
+    events = [ev.from_json_line(line) for line in lines]
+    assert type(events[0]) is ev.Started and type(events[-1]) is ev.Finished
+    assert not events[-1].stopped_by_user and sum(type(e) is ev.Batch for e in events) == 2
+    assert "training ulite on cpu" in err  # the human summary went to stderr
+    assert (out / "events.jsonl").read_text().splitlines() == lines
+
+
+def test_events_jsonl_obeys_pause_and_stop_on_stdin(tmp_path, trained):
+    import os
+    import subprocess
+    import sys
+
+    from segviewer.core import events as ev
+
+    env = dict(os.environ, SEGVIEWER_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "segviewer", "train", str(trained[0]), "--out", str(out)]
+    cmd += ["--epochs", "3", "--events", "jsonl", "--low-priority", *FAST[:2], "--batch-size", "1"]
+    cmd += FAST[4:]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        proc.stdin.write("pause\n")  # read long before the first batch ends (torch still imports)
+        proc.stdin.flush()
+        events = []
+        for line in proc.stdout:
+            events.append(ev.from_json_line(line))
+            if type(events[-1]) is ev.Batch:  # held at the cancel point after this batch
+                proc.stdin.write("stop\n")
+                proc.stdin.flush()
+        code = proc.wait(timeout=120)
+    finally:
+        proc.kill()
+    assert code == 0, proc.stderr.read()
+    assert [type(e) for e in events].count(ev.Batch) == 1
+    assert type(events[-1]) is ev.Finished and events[-1].stopped_by_user
+    assert (out / "last.pt").is_file() and len((out / "events.jsonl").read_text().splitlines()) == len(events)
+
+
+def test_run_control_holds_a_paused_run_until_resumed_or_stopped():
+    import threading
+
+    from segviewer.commands.train import RunControl
+
+    control = RunControl()
+    assert control.command("pause\n") and not control.command("faster")
+    answers = []
+    waiter = threading.Thread(target=lambda: answers.append(control()))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and answers == []  # paused: the trainer's cancel point does not return
+    control.command("resume")
+    waiter.join(10)
+    assert answers == [False]
+    control.command("pause")
+    waiter = threading.Thread(target=lambda: answers.append(control()))
+    waiter.start()
+    control.command("stop")
+    waiter.join(10)
+    assert answers == [False, True]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getscheduler"), reason="Linux scheduling API")
+def test_low_priority_lowers_nice_and_sets_batch_scheduling():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; from segviewer.core.priority import lower_priority; lower_priority(); "
+        "print(os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0) == os.SCHED_BATCH)"
+    )
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    nice, batch = result.stdout.split()
+    assert int(nice) == min(19, before + 10) and batch == "True"

@@ -1,27 +1,25 @@
 """`segviewer train`: train a model on a data set folder, printing progress and one line per epoch.
 
 Ctrl-C once asks the trainer to stop after the current batch (last.pt is saved, resume with
---resume); a second Ctrl-C aborts at once.
+--resume); a second Ctrl-C aborts at once. With `--events jsonl` stdout carries only the training
+events, one JSON line each (core/events.py), human progress goes to stderr, and the lines `stop`,
+`pause` and `resume` on stdin control the run: the way the GUI and other programs drive it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
+import threading
 import time
 
 from segviewer.core import model_registry
+from segviewer.core.training import config as train_config
 
-DEFAULTS = {
-    "epochs": 15,
-    "batch_size": 4,
-    "lr": 2e-3,
-    "lr_schedule": "cosine",
-    "input_size": (128, 224),
-    "patience": 5,
-}
+DEFAULTS = train_config.defaults()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -65,51 +63,70 @@ def model_options(model: str, widths: list[int] | None) -> dict:
 
 
 def add_parser(subparsers) -> None:
+    d = DEFAULTS
+    size = "x".join(map(str, d["input_size"]))
     p = subparsers.add_parser(
         "train",
         help="train a segmentation model on a data set folder",
         description="Train SegNet, SegNet Basic, U-Net or U-Lite with Adam and cross-entropy, validating "
         "after every epoch and stopping early when validation mIoU stops improving. The run folder "
-        "gets config.json, metrics.csv, last.pt and best.pt.",
+        "gets config.json, metrics.csv, events.jsonl, last.pt and best.pt.",
         epilog="Defaults finish in a few minutes on a laptop CPU for the demo data set "
-        "(segviewer demo-data). Ctrl-C stops after the current batch; continue with --resume.",
+        "(segviewer demo-data). Ctrl-C stops after the current batch; continue with --resume. "
+        "Distributed: --nproc N, or torchrun --nproc-per-node N -m segviewer train ...",
     )
     p.add_argument("root", help="data set folder (BDD100K, Cityscapes, CamVid or images/ + masks/)")
     p.add_argument(
         "--model",
         choices=model_registry.model_names(),
-        default=model_registry.DEFAULT_MODEL,
-        help=f"architecture (default: {model_registry.DEFAULT_MODEL})",
+        default=d["model"],
+        help="architecture (default: %(default)s)",
     )
-    p.add_argument(
-        "--epochs", type=int, default=DEFAULTS["epochs"], help="maximum epochs (default: %(default)s)"
-    )
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="maximum epochs (default: %(default)s)")
     p.add_argument(
         "--batch-size",
         type=int,
-        default=DEFAULTS["batch_size"],
-        help="images per step (default: %(default)s)",
+        default=d["batch_size"],
+        help="images per step and process (default: %(default)s)",
     )
-    p.add_argument(
-        "--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate (default: %(default)s)"
-    )
+    p.add_argument("--lr", type=float, default=d["lr"], help="learning rate (default: %(default)s)")
     p.add_argument(
         "--lr-schedule",
-        choices=("constant", "cosine"),
-        default=DEFAULTS["lr_schedule"],
-        help="constant, or cosine decay to 0 over --epochs (default: %(default)s)",
+        choices=train_config.LR_SCHEDULES,
+        default=d["lr_schedule"],
+        help="cosine: decay to 0 over --epochs; onecycle: linear warm-up over --warmup-fraction of the "
+        "run, then cosine; constant (default: %(default)s)",
     )
+    p.add_argument(
+        "--warmup-fraction",
+        type=float,
+        default=d["warmup_fraction"],
+        help="share of the run the onecycle schedule warms up over (default: %(default)s)",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=train_config.OPTIMIZERS,
+        default=d["optimizer"],
+        help="adam (the paper) or adamw (decoupled weight decay) (default: %(default)s)",
+    )
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="(default: %(default)s)")
     p.add_argument(
         "--input-size",
         type=parse_size,
-        default=DEFAULTS["input_size"],
+        default=d["input_size"],
         metavar="HxW",
-        help="size images are resized to (default: 128x224; the paper used 360x640)",
+        help=f"size images are resized to (default: {size}; the paper used 360x640)",
+    )
+    p.add_argument(
+        "--train-crop",
+        type=parse_size,
+        metavar="HxW",
+        help="train on random crops of this size from the resized images (validation sees them whole)",
     )
     p.add_argument(
         "--patience",
         type=int,
-        default=DEFAULTS["patience"],
+        default=d["patience"],
         help="stop after this many epochs without a better validation mIoU; 0 never (default: %(default)s)",
     )
     p.add_argument(
@@ -123,42 +140,94 @@ def add_parser(subparsers) -> None:
         nargs="?",
         const="median",
         default="none",
-        choices=("none", "median", "sqrt"),
+        choices=train_config.CLASS_WEIGHTINGS,
         help="weight rare classes up: median (median frequency balancing, as SegNet; the bare flag) or "
         "sqrt (its square root, gentler: fewer false positives on rare classes)",
     )
     p.add_argument(
         "--loss",
-        choices=("ce", "ce+dice"),
-        default="ce",
+        choices=train_config.LOSSES,
+        default=d["loss"],
         help="ce: cross-entropy (the paper); ce+dice: plus a soft Dice term that weighs every class "
         "alike (default: %(default)s)",
     )
     p.add_argument("--augment", metavar="PRESET", help="augmentation preset name or JSON file")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"), help="(default: auto)")
+    p.add_argument(
+        "--device", default=d["device"], choices=train_config.DEVICES, help="(default: %(default)s)"
+    )
+    p.add_argument(
+        "--amp",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="mixed precision: auto uses it on CUDA only (default: %(default)s)",
+    )
     p.add_argument("--out", metavar="RUN_DIR", help="run folder (default: runs/<model>-<date-time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument(
+        "--init-from",
+        metavar="CHECKPOINT",
+        help="start a new run from this checkpoint's (or run folder's best) weights, with a fresh "
+        "optimiser: fine-tuning, e.g. on corrected labels",
+    )
     p.add_argument("--threads", type=int, help="CPU threads for the model (default: all cores)")
     p.add_argument("--workers", type=int, help="data loading processes (default: min(2, cores))")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default: %(default)s)")
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
+    p.add_argument("--train-split", default=d["train_split"], help="(default: %(default)s)")
+    p.add_argument("--val-split", default=d["val_split"], help="(default: %(default)s)")
+    p.add_argument(
+        "--max-train-batches", type=int, metavar="N", help="at most N steps per epoch (smoke runs)"
+    )
+    p.add_argument("--max-val-batches", type=int, metavar="N", help="validate on at most N batches")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="decode cache folder ('' for none; default: the user cache)"
+    )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train with N processes on this machine (one per GPU, or sharing the CPU cores), through "
+        "torch.distributed.run",
+    )
+    p.add_argument(
+        "--sync-bn", action="store_true", help="distributed on CUDA: batch norm statistics over all ranks"
+    )
+    p.add_argument(
+        "--events",
+        choices=("jsonl",),
+        help="jsonl: stdout carries only the training events, one JSON object per line (progress goes "
+        "to stderr); stdin takes the lines stop, pause and resume",
+    )
+    p.add_argument(
+        "--low-priority",
+        action="store_true",
+        help="lower this process's CPU priority (nice 10 and SCHED_BATCH; Windows: below normal) so a "
+        "window beside it stays smooth; training still uses every core",
+    )
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+_AMP = {"auto": None, "on": True, "off": False}
+
+
+def config_from_args(args: argparse.Namespace) -> train_config.TrainConfig:
+    """The TrainConfig a parsed `segviewer train` command line describes."""
     from segviewer.core.errors import UserError
-    from segviewer.core.training import TrainConfig, train
 
     if args.resume and not args.out:
         raise UserError("--resume needs --out RUN_DIR, the folder of the run to continue")
-    cfg = TrainConfig(
+    return train_config.TrainConfig(
         root=args.root,
         model=args.model,
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         lr_schedule=args.lr_schedule,
+        warmup_fraction=args.warmup_fraction,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
         input_size=tuple(args.input_size),
+        train_crop=tuple(args.train_crop) if args.train_crop else None,
         patience=args.patience,
         class_weights=args.class_weights,
         loss=args.loss,
@@ -166,35 +235,238 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         out=args.out,
         resume=args.resume,
+        init_from=args.init_from,
         threads=args.threads,
         num_workers=args.workers,
         seed=args.seed,
         scheme=args.scheme,
         model_options=model_options(args.model, args.widths),
+        amp=_AMP[args.amp],
+        sync_bn=args.sync_bn,
+        max_train_batches=args.max_train_batches,
+        max_val_batches=args.max_val_batches,
+        train_split=args.train_split,
+        val_split=args.val_split,
+        cache_dir=args.cache_dir,
     )
-    stop = _StopOnInterrupt()
-    printer = ProgressPrinter(sys.stdout, sys.stderr)
-    with stop:
-        for event in train(cfg, should_stop=stop):
+
+
+def command_args(cfg: train_config.TrainConfig) -> list[str]:
+    """The `segviewer train` arguments (after "train") that give `cfg` back; defaults left out.
+
+    What `--nproc` hands to each rank, and what a program can show as "this run as a command".
+    Raises ValueError for model options no flag expresses.
+    """
+    d = DEFAULTS
+    out = [cfg.root]
+
+    def flag(name: str, value, default=None) -> None:
+        if value is not None and value != default:
+            out.extend([name, str(value)])
+
+    flag("--model", cfg.model, d["model"])
+    flag("--epochs", cfg.epochs, d["epochs"])
+    flag("--batch-size", cfg.batch_size, d["batch_size"])
+    flag("--lr", repr(float(cfg.lr)), repr(float(d["lr"])))
+    flag("--lr-schedule", cfg.lr_schedule, d["lr_schedule"])
+    flag("--warmup-fraction", repr(float(cfg.warmup_fraction)), repr(float(d["warmup_fraction"])))
+    flag("--optimizer", cfg.optimizer, d["optimizer"])
+    flag("--weight-decay", repr(float(cfg.weight_decay)), repr(float(d["weight_decay"])))
+    size = "x".join(map(str, cfg.input_size))
+    flag("--input-size", size, "x".join(map(str, d["input_size"])))
+    flag("--train-crop", "x".join(map(str, cfg.train_crop)) if cfg.train_crop else None)
+    flag("--patience", cfg.patience, d["patience"])
+    options = dict(cfg.model_options or {})
+    if "widths" in options:
+        flag("--widths", ",".join(str(int(w)) for w in options.pop("widths")))
+    elif "width" in options:
+        flag("--widths", str(int(options.pop("width"))))
+    if options:
+        raise ValueError(f"model options {sorted(options)} have no command-line flag")
+    flag("--class-weights", train_config.class_weighting(cfg.class_weights), "none")
+    flag("--loss", cfg.loss, d["loss"])
+    flag("--augment", cfg.augment)
+    flag("--device", cfg.device, d["device"])
+    flag("--amp", {None: "auto", True: "on", False: "off"}[cfg.amp], "auto")
+    flag("--out", cfg.out)
+    if cfg.resume:
+        out.append("--resume")
+    flag("--init-from", cfg.init_from)
+    flag("--threads", cfg.threads)
+    flag("--workers", cfg.num_workers)
+    flag("--seed", cfg.seed, d["seed"])
+    flag("--scheme", cfg.scheme)
+    flag("--train-split", cfg.train_split, d["train_split"])
+    flag("--val-split", cfg.val_split, d["val_split"])
+    flag("--max-train-batches", cfg.max_train_batches)
+    flag("--max-val-batches", cfg.max_val_batches)
+    if cfg.cache_dir is not None:
+        out.extend(["--cache-dir", cfg.cache_dir])
+    if cfg.sync_bn:
+        out.append("--sync-bn")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.low_priority:  # before torch starts its threads: they inherit the priority
+        from segviewer.core.priority import lower_priority
+
+        lower_priority()
+    cfg = config_from_args(args)
+    if args.nproc:
+        return launch(cfg, args.nproc, args.events, args.low_priority)
+    from segviewer.core.training import train
+    from segviewer.core.training.distributed import ranks_from_environment
+
+    ranks = ranks_from_environment()
+    control = RunControl()
+    if ranks.is_main:
+        stream = EventLines(sys.stdout, control) if args.events == "jsonl" else None
+        printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr)
+        if stream:
+            threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
+    else:  # the other ranks of a distributed run: rank 0 reports; they speak only when they fail
+        stream, printer = None, ProgressPrinter(None, sys.stderr, prefix=f"rank {ranks.rank}: ")
+    with _StopOnInterrupt(control, announce=ranks.is_main):
+        for event in train(cfg, should_stop=control):
+            if stream:
+                stream.write(event)
             printer.show(event)
+    if printer.exit_code:
+        _record_failure(printer.failure)
     return printer.exit_code
+
+
+def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_priority: bool) -> int:
+    """`--nproc N`: run N ranks of this training on this machine through torch.distributed.run.
+
+    Each rank is `python -m segviewer train` with the same settings; rank 0 prints (and with
+    --events jsonl, streams) as a single process would. One failing rank ends the job, and its
+    message is printed once.
+    """
+    from segviewer.core.errors import UserError
+
+    if nproc < 1:
+        raise UserError(f"--nproc must be at least 1, got {nproc}")
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser
+    from torch.distributed.run import run as torchrun
+
+    child = ["train", *command_args(cfg)]
+    if events:
+        child += ["--events", events]
+    if low_priority:
+        child.append("--low-priority")
+    launcher = get_args_parser().parse_args(
+        ["--standalone", "--nproc-per-node", str(nproc), "--module", "segviewer", *child]
+    )
+    try:
+        torchrun(launcher)
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if rank != 0 or not failure.message or failure.exitcode < 0:  # rank 0 printed its own
+            reason = failure.message if failure.exitcode > 0 else f"ended by signal {-failure.exitcode}"
+            print(f"segviewer: error: rank {rank} of {nproc} failed: {reason}", file=sys.stderr)
+        return 1
+    except SignalException:  # Ctrl-C: every rank was asked to stop, and rank 0 kept the checkpoints
+        return 130
+    return 0
+
+
+def _record_failure(message: str) -> None:
+    """Leave a failing rank's message where torchrun reports it (its error file), once per job."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if path and message:
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump({"message": message, "timestamp": int(time.time())}, fh)
+        except OSError:
+            pass
+
+
+class RunControl:
+    """Stop and pause requests of a run; called as the trainer's `should_stop`, it waits while paused.
+
+    Each call is a cancel point of the trainer (after every batch), so a pause holds the run there
+    and a stop ends it like Ctrl-C: last.pt and best.pt kept, Finished(stopped_by_user=True).
+    """
+
+    def __init__(self) -> None:
+        self.stop_requested = False
+        self.paused = False
+
+    def __call__(self) -> bool:
+        while self.paused and not self.stop_requested:
+            time.sleep(0.05)  # plain flags, no lock: a signal handler sets them too
+        return self.stop_requested
+
+    def command(self, line: str) -> bool:
+        """Apply one control line (stop, pause, resume); False for anything else."""
+        word = line.strip().lower()
+        if word == "stop":
+            self.stop_requested = True
+        elif word == "pause":
+            self.paused = True
+        elif word == "resume":
+            self.paused = False
+        else:
+            return False
+        return True
+
+
+def read_control_lines(stream, control: RunControl) -> None:
+    """Feed stdin's lines to `control` until EOF (which means nothing: the run goes on)."""
+    try:
+        for line in stream:
+            if line.strip() and not control.command(line):
+                print(
+                    f"segviewer: warning: unknown control line {line.strip()!r}; use stop, pause or resume",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    except (OSError, ValueError):  # stdin closed or unreadable: nothing to control with
+        pass
+
+
+class EventLines:
+    """Writes events to stdout as JSON lines, flushed per line; a closed reader stops the run."""
+
+    def __init__(self, out, control: RunControl) -> None:
+        self.out, self.control = out, control
+        self.closed = False
+
+    def write(self, event) -> None:
+        from segviewer.core.events import to_json_line
+
+        if self.closed:
+            return
+        try:
+            self.out.write(to_json_line(event) + "\n")
+            self.out.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away: end cleanly, keep the checkpoints
+            self.closed = True
+            self.control.stop_requested = True
+            try:  # and say nothing more there (Python would report the broken pipe again at exit)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.out.fileno())
+            except (OSError, ValueError, AttributeError):
+                pass
 
 
 class _StopOnInterrupt:
     """First Ctrl-C: ask for a clean stop; second: abort."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, control: RunControl, announce: bool = True) -> None:
+        self.control = control
+        self.announce = announce
         self._previous = None
 
-    def __call__(self) -> bool:
-        return self.requested
-
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        if self.control.stop_requested:
             raise KeyboardInterrupt
-        self.requested = True
-        print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr, flush=True)
+        self.control.stop_requested = True
+        if self.announce:
+            print("\nstopping after this batch (Ctrl-C again to abort)", file=sys.stderr, flush=True)
 
     def __enter__(self):
         try:
@@ -209,19 +481,43 @@ class _StopOnInterrupt:
 
 
 class ProgressPrinter:
-    """Turns training events into terminal output: a \\r progress bar on a TTY, summary lines always."""
+    """Turns training events into terminal output: a \\r progress bar on a TTY, summary lines always.
 
-    def __init__(self, out, err, interval: float = 0.1) -> None:
-        self.out, self.err = out, err
+    With `out=None` (the other ranks of a distributed run) only failures are printed, after `prefix`.
+    """
+
+    def __init__(self, out, err, interval: float = 0.1, prefix: str = "") -> None:
+        self.out, self.err, self.prefix = out, err, prefix
         self.tty = hasattr(out, "isatty") and out.isatty() and os.environ.get("TERM") != "dumb"
         self.interval = interval
         self._last_draw = 0.0
         self._bar_shown = False
         self.exit_code = 0
-        self._run_dir = ""
+        self.failure = ""
 
     def show(self, event) -> None:
-        getattr(self, f"_on_{type(event).__name__.lower()}", lambda e: None)(event)
+        from segviewer.core import events as ev
+
+        match event:
+            case ev.Failed():
+                self._failed(event)
+            case _ if self.out is None:
+                pass
+            case ev.Started():
+                self._started(event)
+            case ev.Batch():
+                self._batch(event)
+            case ev.Epoch():
+                self._epoch(event)
+            case ev.Warning():
+                self._line(f"segviewer: warning: {event.message}", self.err)
+            case ev.EarlyStopped():
+                self._line(
+                    f"early stopping after epoch {event.epoch}: no better validation mIoU since epoch "
+                    f"{event.best_epoch} ({event.best_miou:.3f})"
+                )
+            case ev.Finished():
+                self._finished(event)
 
     def _line(self, text: str, stream=None) -> None:
         stream = stream or self.out
@@ -231,15 +527,14 @@ class ProgressPrinter:
         stream.write(text + "\n")
         stream.flush()
 
-    def _on_started(self, e) -> None:
-        self._run_dir = e.run_dir
+    def _started(self, e) -> None:
         where = f"resuming at epoch {e.start_epoch}" if e.start_epoch > 1 else "run folder"
         self._line(
             f"training {e.config['model']} on {e.device}: {e.num_train} train / {e.num_val} val images, "
             f"{e.steps_per_epoch} steps per epoch, {e.parameters:,} parameters; {where}: {e.run_dir}"
         )
 
-    def _on_batch(self, e) -> None:
+    def _batch(self, e) -> None:
         now = time.monotonic()
         if not self.tty or (now - self._last_draw < self.interval and e.step < e.steps):
             return
@@ -253,23 +548,14 @@ class ProgressPrinter:
         self.out.flush()
         self._bar_shown = True
 
-    def _on_epoch(self, e) -> None:
+    def _epoch(self, e) -> None:
         star = " *" if e.is_best else ""
         self._line(
             f"epoch {e.epoch:>3}/{e.epochs}  train loss {e.train_loss:.4f}  val loss {e.val_loss:.4f}  "
             f"val mIoU {e.val_miou:.3f}  pixel acc {e.val_pixel_accuracy:.3f}  {e.seconds:.1f}s{star}"
         )
 
-    def _on_warning(self, e) -> None:
-        self._line(f"segviewer: warning: {e.message}", self.err)
-
-    def _on_earlystopped(self, e) -> None:
-        self._line(
-            f"early stopping after epoch {e.epoch}: no better validation mIoU since epoch {e.best_epoch} "
-            f"({e.best_miou:.3f})"
-        )
-
-    def _on_finished(self, e) -> None:
+    def _finished(self, e) -> None:
         if e.best_checkpoint:
             self._line(
                 f"best checkpoint: {e.best_checkpoint} (epoch {e.best_epoch}, val mIoU {e.best_miou:.3f})"
@@ -277,8 +563,9 @@ class ProgressPrinter:
         if e.stopped_by_user:
             self._line(f"stopped; continue with: segviewer train ... --out {e.run_dir} --resume")
 
-    def _on_failed(self, e) -> None:
-        self._line(f"segviewer: error: {e.message}", self.err)
+    def _failed(self, e) -> None:
+        self._line(f"segviewer: error: {self.prefix}{e.message}", self.err)
         for detail in e.details:
             self._line(f"  {detail}", self.err)
         self.exit_code = 1
+        self.failure = e.message

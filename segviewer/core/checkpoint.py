@@ -2,15 +2,13 @@
 
 A checkpoint is a plain dict saved with torch.save and loaded with `weights_only=True`, never as a
 full pickle. It carries what is needed to use it without the run folder: the model's name and
-options, the label scheme of its training ids, the input size and the normalisation. A run folder
-holds config.json, metrics.csv, last.pt, best.pt and status.json (see training.py).
+options, the label scheme of its training ids, the input size and the normalisation. The run folder
+that holds last.pt and best.pt is core/training/run_folder.py's. Version 1 is the only format so far;
+a distributed run writes the same dicts (no `module.` prefixes).
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import math
 import pickle
 import warnings
 from pathlib import Path
@@ -24,7 +22,6 @@ from segviewer.core.labels import BUILTIN_SCHEMES, LabelClass, LabelScheme
 
 FORMAT = "segviewer-checkpoint"
 VERSION = 1
-CSV_HEADER = ["epoch", "train_loss", "val_loss", "val_miou", "val_pixel_accuracy", "seconds", "lr"]
 
 
 class CheckpointError(UserError):
@@ -173,66 +170,3 @@ def check_compatible(meta: dict, scheme: LabelScheme) -> None:
         f"data set uses '{scheme.name}' ({scheme.num_classes} classes); use a checkpoint trained on this kind of "
         "data, or pass --scheme if the data set's scheme was detected wrongly"
     )
-
-
-# --- the other files of a run folder ------------------------------------------------------------
-def write_json(path: Path, data: dict) -> None:
-    payload = json.dumps(data, indent=2, default=str).encode("utf-8")
-    atomic_write(path, lambda f: f.write(payload))
-
-
-def write_metrics_csv(path: Path, rows: list[dict]) -> None:
-    """Rewrite the whole file (a few hundred bytes per epoch): never a half line after a crash."""
-    lines = [",".join(CSV_HEADER)]
-    lines += [",".join(_cell(row.get(k)) for k in CSV_HEADER) for row in rows]
-    payload = ("\n".join(lines) + "\n").encode("utf-8")
-    atomic_write(path, lambda f: f.write(payload))
-
-
-def read_metrics_csv(path: Path) -> list[dict]:
-    """Rows of a run's metrics.csv as floats (epoch as int); unreadable rows are left out."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    out = []
-    for row in rows:
-        try:
-            parsed = {k: float(v) for k, v in row.items() if k}
-            parsed["epoch"] = int(parsed["epoch"])
-            out.append(parsed)
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int):
-        return str(value)
-    return "nan" if math.isnan(value) else f"{value:.6g}"
-
-
-def prepare_run_dir(out: str | None, model: str, resume: bool) -> Path:
-    """The run folder (default runs/<model>-<date-time>); never another run's unless resuming it."""
-    from segviewer.core.runs import new_run_dir
-
-    run_dir = Path(out).expanduser() if out else new_run_dir(Path("runs"), model)
-    if resume:
-        if not (run_dir / "last.pt").is_file():
-            raise CheckpointError(
-                f"{run_dir}: no last.pt to resume from; start without --resume, or give the run's folder as --out"
-            )
-    elif (run_dir / "last.pt").exists() or (run_dir / "best.pt").exists():
-        raise CheckpointError(
-            f"{run_dir}: already holds a run; pass --resume to continue it or choose another --out"
-        )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CheckpointError(
-            f"{run_dir}: cannot create the run folder ({exc.strerror}); choose another --out"
-        ) from None
-    return run_dir

@@ -7,15 +7,18 @@ processes and machines as text. `segviewer train --events jsonl` writes one JSON
 The format, version 1: every line is an object with `"v": 1`, `"type"` (one of `TYPES`: "started",
 "batch", "epoch", "checkpoint_saved", "early_stopped", "warning", "finished", "failed") and the fields
 of that event's dataclass below. Non-finite numbers are written as null. Readers ignore unknown types
-and unknown fields, so a newer writer stays readable; a higher major `v` is refused.
+and unknown fields, so a newer writer stays readable; a higher major `v` is refused. `EventFollower`
+tails a run folder's events.jsonl while the run writes it.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import typing
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 
 @dataclass
@@ -163,3 +166,56 @@ def from_json_line(line: str) -> Event | None:
     except json.JSONDecodeError as exc:
         raise EventFormatError(f"not JSON: {exc}") from None
     return from_dict(data)
+
+
+class EventFollower:
+    """Tails a growing events.jsonl (a run folder's stream) for a viewer that polls it, e.g. at 10 Hz.
+
+    `poll()` returns the events completed since the last poll. A partly written last line is kept for
+    the next poll; a file that was replaced (another inode) or shrank is read again from its start,
+    with `restarted` set for that poll so a viewer can clear what it showed (also set when the file
+    disappears). A missing file is no error (the run has not written it yet). Lines that are not events are skipped and counted in
+    `bad_lines`; unknown event types are skipped silently (a newer writer).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.restarted = False
+        self.bad_lines = 0
+        self._offset = 0
+        self._inode: int | None = None
+        self._partial = b""
+
+    def poll(self) -> list[Event]:
+        """New complete events (possibly none); never raises for a missing or changing file."""
+        self.restarted = False
+        try:
+            with self.path.open("rb") as fh:
+                st = os.fstat(fh.fileno())
+                if self._inode is not None and (st.st_ino != self._inode or st.st_size < self._offset):
+                    self._start_over()
+                self._inode = st.st_ino
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except OSError:  # not there (yet, or any more): the next file that appears is read afresh
+            if self._inode is not None:
+                self._start_over()
+                self._inode = None
+            return []
+        self._offset += len(chunk)
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        events = []
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                event = from_json_line(raw.decode("utf-8"))
+            except (UnicodeDecodeError, EventFormatError):
+                self.bad_lines += 1
+                continue
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _start_over(self) -> None:
+        self._offset, self._partial, self.restarted = 0, b"", True

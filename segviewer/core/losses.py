@@ -13,7 +13,8 @@ probability below 0.7), never fewer than the hardest sixteenth of the batch's la
 pixels of small classes are most of the hard ones.
 
 Class weighting: `median` is SegNet's median frequency balancing; `sqrt` takes the square root of
-those weights, a gentler balance that over-predicts rare classes less.
+those weights, a gentler balance that over-predicts rare classes less. The valid names of both are
+torch-free, in core/training/config.py (LOSSES, CLASS_WEIGHTINGS, class_weighting).
 """
 
 from __future__ import annotations
@@ -24,19 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-LOSSES = ("ce", "ce+dice", "focal", "ce+ohem")
-CLASS_WEIGHTINGS = ("none", "median", "sqrt")
-
-
-def class_weighting(value: bool | str | None) -> str:
-    """A config's `class_weights` as one of CLASS_WEIGHTINGS (config.json of older runs holds a bool)."""
-    if value is True:
-        return "median"
-    if value is False or value is None:
-        return "none"
-    if value not in CLASS_WEIGHTINGS:
-        raise ValueError(f"unknown class weighting '{value}'; use one of {', '.join(CLASS_WEIGHTINGS)}")
-    return value
+from segviewer.core.training.config import LOSSES
 
 
 def loss_weights(median_weights: Sequence[float] | None, weighting: str) -> list[float] | None:

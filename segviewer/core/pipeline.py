@@ -294,8 +294,13 @@ def build_loader(
     num_workers: int | None = None,
     pin_memory: bool = False,
     persistent: bool = True,
+    sampler: Sampler | None = None,
 ) -> DataLoader:
-    """DataLoader over `data` with an `EpochSampler` (call `loader.sampler.set_epoch(e)` each epoch)."""
+    """DataLoader over `data` with an `EpochSampler` (call `loader.sampler.set_epoch(e)` each epoch).
+
+    `sampler` replaces it, e.g. with a distributed run's share of each epoch (it must yield the same
+    `(index, seed)` keys and have `set_epoch`).
+    """
     workers = default_workers() if num_workers is None else max(0, int(num_workers))
     workers = min(workers, max(1, len(data)))
     extra = {}
@@ -309,7 +314,7 @@ def build_loader(
     return DataLoader(
         data,
         batch_size=batch_size,
-        sampler=EpochSampler(len(data), shuffle, seed),
+        sampler=sampler if sampler is not None else EpochSampler(len(data), shuffle, seed),
         num_workers=workers,
         collate_fn=collate_samples,
         pin_memory=pin_memory,

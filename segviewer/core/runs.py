@@ -1,20 +1,20 @@
 """Past training runs on disk: where they live and what each one achieved.
 
-A run folder (written by core/training.py) holds config.json, metrics.csv, last.pt and best.pt. The
-GUI lists them so a user can reload or resume one; folders a crash or a user left half-written are
+A run folder (core/training/run_folder.py, which also reads its files) holds config.json,
+metrics.csv, events.jsonl, status.json, last.pt and best.pt. The GUI lists them so a user can reload or resume one; folders a crash or a user left half-written are
 listed with a status saying so instead of breaking the list.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from segviewer.core.training.run_folder import RunFolder
 
 _STAMP = re.compile(r"(\d{8}-\d{6})$")
 
@@ -72,23 +72,23 @@ def new_run_dir(folder: Path, model: str, now: datetime | None = None) -> Path:
 
 def read_run(path: Path) -> RunInfo | None:
     """Describe one folder; None when it does not look like a run at all (no config, no metrics)."""
-    path = Path(path)
-    cfg_file, metrics_file = path / "config.json", path / "metrics.csv"
-    if not (cfg_file.exists() or metrics_file.exists() or (path / "best.pt").exists()):
+    folder = RunFolder(path, writes=False)
+    path, cfg_file = folder.path, folder.config_path
+    if not (cfg_file.exists() or folder.metrics_path.exists() or folder.checkpoint_path("best").exists()):
         return None
-    config, broken = _read_config(cfg_file)
-    rows = _read_metrics(metrics_file)
+    config, broken = folder.read_config()
+    rows = folder.read_metrics()
     scored = [(r["val_miou"], int(r["epoch"])) for r in rows if _finite(r.get("val_miou"))]
     best_miou, best_epoch = max(scored, key=lambda t: t[0]) if scored else (None, None)
     epochs = max((int(r["epoch"]) for r in rows), default=0)
     planned = config.get("epochs") if isinstance(config.get("epochs"), int) else None
     model = str(config.get("model") or _model_from_name(path.name) or "?")
-    ended, message = _read_status(path / "status.json")
+    ended, message = folder.read_status()
     if broken:
         status = "broken"
     elif ended == "failed":
         status = "failed"
-    elif not (path / "best.pt").is_file():
+    elif not folder.has_checkpoint("best"):
         status = "no checkpoint"
     elif _finished(ended, config, epochs, planned, rows):
         status = "finished"
@@ -116,53 +116,8 @@ def list_runs(folder: Path) -> list[RunInfo]:
     return sorted(runs, key=lambda r: (r.date or oldest, r.name), reverse=True)
 
 
-def _read_config(path: Path) -> tuple[dict, bool]:
-    if not path.exists():
-        return {}, False
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return {}, True
-    return (data, False) if isinstance(data, dict) else ({}, True)
-
-
-def _read_metrics(path: Path) -> list[dict]:
-    """Rows with a parseable epoch; other cells become floats or NaN (a half-written line is skipped)."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            raw = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    rows = []
-    for row in raw:
-        try:
-            epoch = int(float(row.get("epoch") or ""))
-        except ValueError:
-            continue
-        parsed: dict = {"epoch": epoch}
-        for key, value in row.items():
-            if key and key != "epoch":
-                try:
-                    parsed[key] = float(value) if value not in (None, "") else math.nan
-                except (TypeError, ValueError):
-                    parsed[key] = math.nan
-        rows.append(parsed)
-    return rows
-
-
 def _finite(value) -> bool:
     return isinstance(value, float) and math.isfinite(value)
-
-
-def _read_status(path: Path) -> tuple[str | None, str]:
-    """status.json as the engine writes it: running / finished / early_stopped / stopped / failed."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None, ""
-    if not isinstance(data, dict):
-        return None, ""
-    return (str(data["status"]) if data.get("status") else None), str(data.get("message") or "")
 
 
 def _finished(ended: str | None, config: dict, epochs: int, planned: int | None, rows: list[dict]) -> bool:

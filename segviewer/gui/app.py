@@ -19,14 +19,21 @@ from segviewer.core import paths
 from segviewer.core.errors import UserError
 from segviewer.gui import settings as prefs
 from segviewer.gui.main_window import MainWindow
+from segviewer.gui.qt_platform import startup_problem
 
 log = logging.getLogger("segviewer")
 
 
 def ensure_app(argv: list[str] | None = None) -> QApplication:
-    """The one QApplication (created on first use, with the names QSettings and the desktop need)."""
+    """The one QApplication (created on first use, with the names QSettings and the desktop need).
+
+    Raises UserError naming the missing system package when Qt's platform plugin cannot load.
+    """
     app = QApplication.instance()
     if app is None:
+        problem = startup_problem()  # before Qt aborts the process with a less helpful message
+        if problem:
+            raise UserError(problem)
         import cv2
 
         cv2.setNumThreads(1)  # GUI work is small; leave the cores to the event loop and the workers
@@ -130,7 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return run(args.root, args.scheme)
+    try:
+        return run(args.root, args.scheme)
+    except UserError as exc:
+        print(f"segviewer: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

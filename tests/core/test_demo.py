@@ -135,11 +135,99 @@ def test_ensure_demo_generates_once_then_reuses(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["demo"], "temporary folders left behind"
 
 
-def test_ensure_demo_cancel_leaves_nothing_behind(tmp_path):
+def test_each_scene_is_browsable_in_the_final_layout_when_reported(tmp_path):
+    """The first-start promise: on_scene(0) fires after one scene, and the folder then opens as a set."""
+    from segviewer.core.datasets import open_dataset
+
+    out = tmp_path / "demo"
+    seen = []
+
+    def on_scene(index, image_path, mask_path):
+        assert read_image(image_path).shape == (*SMALL, 3)
+        if mask_path is not None:
+            assert read_label(mask_path)[0].shape == SMALL
+        if index == 0:
+            ds = open_dataset(out)  # the unfinished set, as a window would list it now
+            assert [s.image for s in ds.split("train")] == [image_path]
+        seen.append((index, image_path.parent.name, mask_path is None))
+
+    demo.ensure_demo(out, count=10, size=SMALL, on_scene=on_scene, workers=1)
+    assert [i for i, _, _ in seen] == list(range(10))  # in index order, each once
+    assert [split for _, split, _ in seen] == ["train"] * 7 + ["val"] * 2 + ["test"]
+    assert [no_mask for *_, no_mask in seen] == [False] * 9 + [True]
+
+
+def test_a_cancelled_set_is_unfinished_and_the_next_start_finishes_it(tmp_path, monkeypatch):
     target = tmp_path / "demo"
+    done = []
     with pytest.raises(demo.DemoCancelled):
-        demo.ensure_demo(target, count=5, size=SMALL, should_stop=lambda: True)
-    assert list(tmp_path.iterdir()) == []
+        demo.ensure_demo(
+            target,
+            count=6,
+            size=SMALL,
+            progress=lambda d, t: done.append(d),
+            should_stop=lambda: len(done) >= 3,
+        )
+    assert demo.read_marker(target) is None  # never taken for a finished set
+    assert demo.read_unfinished(target) == {
+        "count": 6,
+        "size": list(SMALL),
+        "seed": 0,
+        "version": demo.DEMO_VERSION,
+    }
+    assert len(list(target.rglob("demo_*.jpg"))) == 3
+    (target / "images" / "10k" / "train" / ".demo_0003.jpg.x1y2.tmp").write_bytes(
+        b"half"
+    )  # a crash mid-write
+    rendered, reported = [], []
+    real = demo.render_scene
+    monkeypatch.setattr(demo, "render_scene", lambda seed, size: rendered.append(seed) or real(seed, size))
+    demo.ensure_demo(target, count=6, size=SMALL, on_scene=lambda i, *_: reported.append(i), workers=1)
+    assert rendered == [3, 4, 5], "scenes already on disk were drawn again"
+    assert reported == list(range(6))
+    assert demo.read_marker(target)["count"] == 6 and demo.read_unfinished(target) is None
+    assert not list(target.rglob("*.tmp"))
+    fresh = demo.generate_demo(tmp_path / "fresh", count=6, size=SMALL)
+    for path in fresh.rglob("demo_*"):
+        assert (target / path.relative_to(fresh)).read_bytes() == path.read_bytes()
+
+
+def test_replacing_a_demo_set_removes_only_its_own_files(tmp_path):
+    target = tmp_path / "demo"
+    demo.ensure_demo(target, count=5, size=SMALL)
+    (target / "my notes.txt").write_text("mine")
+    demo.ensure_demo(target, count=3, size=SMALL, seed=1)  # other parameters: the scenes are replaced
+    assert (target / "my notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in target.rglob("demo_*.jpg")) == [
+        "demo_0000.jpg",
+        "demo_0001.jpg",
+        "demo_0002.jpg",
+    ]
+    assert demo.read_marker(target)["seed"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_worker_processes_write_the_same_set_and_report_in_order(tmp_path):
+    reported = []
+    a = demo.generate_demo(
+        tmp_path / "a", 8, SMALL, seed=2, on_scene=lambda i, *_: reported.append(i), workers=2
+    )
+    b = demo.generate_demo(tmp_path / "b", 8, SMALL, seed=2, workers=1)
+    assert reported == list(range(8))
+    files = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    done = []
+    with pytest.raises(demo.DemoCancelled):
+        demo.generate_demo(
+            tmp_path / "c",
+            8,
+            SMALL,
+            progress=lambda d, t: done.append(d),
+            should_stop=lambda: len(done) >= 2,
+            workers=2,
+        )
+    assert done == [1, 2] and demo.read_marker(tmp_path / "c") is None
 
 
 def test_ensure_demo_refuses_a_folder_with_user_files(tmp_path):

@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from segviewer.core.losses import (
-    LOSSES,
-    CrossEntropyDice,
-    FocalLoss,
-    OhemCrossEntropy,
-    build_criterion,
-    class_weighting,
-    loss_weights,
-)
+from segviewer.core.losses import CrossEntropyDice, FocalLoss, OhemCrossEntropy, build_criterion, loss_weights
+from segviewer.core.training.config import LOSSES, class_weighting
 
 
 def reference_dice(logits: torch.Tensor, target: torch.Tensor, ignore: int) -> torch.Tensor:

@@ -36,6 +36,8 @@ def _plot(left: str, legend_columns: int) -> pg.PlotWidget:
     item.legend = legend  # PlotItem.plot(name=...) adds named curves to it
     item.setLabel("left", left, color="#222")
     item.setLabel("bottom", "epoch", color="#222")
+    # Epochs are epochs: without this, epoch 1's fractional batch positions read "epoch (x0.001)".
+    item.getAxis("bottom").enableAutoSIPrefix(False)
     for axis in ("left", "bottom"):
         item.getAxis(axis).setPen(pg.mkPen("#555"))
         item.getAxis(axis).setTextPen(pg.mkPen("#333"))
@@ -117,9 +119,9 @@ class TrainingCurves(QWidget):
 
     def load_history(self, metrics_csv: Path, before_epoch: int) -> None:
         """Show the epochs a resumed run already has (from its metrics.csv)."""
-        from segviewer.core.runs import _read_metrics
+        from segviewer.core.training.run_folder import read_metrics
 
-        rows = [r for r in _read_metrics(metrics_csv) if r["epoch"] < before_epoch]
+        rows = [r for r in read_metrics(metrics_csv) if r["epoch"] < before_epoch]
         for row in rows:
             values = tuple(row.get(k, math.nan) for k in ("train_loss", "val_loss", "val_miou"))
             self._epochs.append((row["epoch"], *values))

@@ -188,7 +188,7 @@ class SettingsForm(QGroupBox):
         if "lr" in config:
             self.lr.setCurrentText(f"{float(config['lr']):g}")
         if "class_weights" in config:
-            from segviewer.core.losses import class_weighting
+            from segviewer.core.training.config import class_weighting
 
             try:
                 _select(self.class_weights, class_weighting(config["class_weights"]))

@@ -34,6 +34,13 @@ from segviewer.gui.training_runner import create_runner, preload_training_module
 
 REFRESH_MS = 100  # coalesced redraws: at most ~10 per second
 HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before torch & co. are imported on the UI thread
+# One dark text colour over a light fill and a light groove: the default style paints the text white
+# over the fill and black over the groove, so "Epoch 4 of 15 · batch 31 of 53" changed colour mid-word.
+PROGRESS_STYLE = (
+    "QProgressBar { color: #111111; background: #ececec; border: 1px solid #a0a0a0; border-radius: 3px;"
+    " text-align: center; min-height: 18px; }"
+    " QProgressBar::chunk { background: #a9cdf2; border-radius: 2px; }"
+)
 
 
 def ask_stop_training(parent: QWidget | None) -> bool:
@@ -95,6 +102,7 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         self.stop_button.clicked.connect(self.stop_training)
 
         self.progress = QProgressBar()
+        self.progress.setStyleSheet(PROGRESS_STYLE)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
         self.progress.setFormat("Not started")

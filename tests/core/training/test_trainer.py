@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from segviewer.core import events as ev
-from segviewer.core import training
 from segviewer.core.checkpoint import load_checkpoint
 from segviewer.core.demo import generate_demo
 from segviewer.core.models import build_model
 from segviewer.core.pipeline import median_frequency_weights
 from segviewer.core.training import TrainConfig, train
+from segviewer.core.training.trainer import Trainer
 
 TINY_OPTIONS = {
     "ulite": {"widths": (4, 8, 8, 16)},
@@ -88,6 +88,8 @@ def test_events_come_in_order_and_run_folder_is_complete(demo, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["model"] == "ulite"
     assert json.loads((run_dir / "status.json").read_text())["status"] == "finished"
     assert load_checkpoint(run_dir / "last.pt")["epoch"] == 2
+    logged = ev.EventFollower(run_dir / "events.jsonl").poll()
+    assert [ev.to_json_line(e) for e in logged] == [ev.to_json_line(e) for e in events]
 
 
 def test_same_seed_gives_same_losses(demo, tmp_path):
@@ -101,25 +103,27 @@ def test_same_seed_gives_same_losses(demo, tmp_path):
 
 def test_resume_continues_at_the_next_epoch(demo, tmp_path):
     out = tmp_path / "run"
-    run(config(demo, out, epochs=1))
+    first = run(config(demo, out, epochs=1))
     events = run(config(demo, out, epochs=2, resume=True))
     assert events[0].start_epoch == 2
     assert [e.epoch for e in events if isinstance(e, ev.Epoch)] == [2]
     assert len((out / "metrics.csv").read_text().splitlines()) == 3
     again = run(config(demo, out, epochs=2))  # without --resume: never overwrite a run
     assert kinds(again) == ["Failed"] and "--resume" in again[0].message
+    logged = kinds(ev.EventFollower(out / "events.jsonl").poll())  # both runs, not the refused one
+    assert logged == kinds(first) + kinds(events)
 
 
 def test_early_stopping_ends_with_the_best_weights(demo, tmp_path, monkeypatch):
     mious = iter([0.5, 0.4, 0.6, 0.55, 0.5, 0.9])
-    original = training._Trainer._validate
+    original = Trainer._validate
 
     def fake_validate(self, should_stop):
         loss, metrics = yield from original(self, should_stop)
         metrics.miou = next(mious)
         return loss, metrics
 
-    monkeypatch.setattr(training._Trainer, "_validate", fake_validate)
+    monkeypatch.setattr(Trainer, "_validate", fake_validate)
     events = run(config(demo, tmp_path / "run", epochs=6, patience=2, max_train_batches=1))
     stop = next(e for e in events if isinstance(e, ev.EarlyStopped))
     assert (stop.epoch, stop.best_epoch, stop.best_miou) == (5, 3, 0.6)
@@ -148,7 +152,7 @@ def test_stop_request_is_honoured_within_one_batch(demo, tmp_path):
 
 
 def test_nan_loss_fails_and_keeps_the_best_checkpoint(demo, tmp_path, monkeypatch):
-    original = training._Trainer._step
+    original = Trainer._step
     calls = []
 
     def step(self, x, y):
@@ -156,7 +160,7 @@ def test_nan_loss_fails_and_keeps_the_best_checkpoint(demo, tmp_path, monkeypatc
         loss = original(self, x, y)
         return float("nan") if len(calls) > 3 else loss
 
-    monkeypatch.setattr(training._Trainer, "_step", step)
+    monkeypatch.setattr(Trainer, "_step", step)
     out = tmp_path / "run"
     events = run(config(demo, out, epochs=3))
     failed = events[-1]
@@ -256,7 +260,7 @@ def test_cosine_schedule_decays_the_learning_rate(demo, tmp_path):
 
 
 def test_resuming_an_early_stopped_run_does_not_train_on(demo, tmp_path, monkeypatch):
-    monkeypatch.setattr(training._Trainer, "_validate", _constant_validation)
+    monkeypatch.setattr(Trainer, "_validate", _constant_validation)
     out = tmp_path / "run"
     first = run(config(demo, out, epochs=5, patience=1, max_train_batches=1))
     assert any(isinstance(e, ev.EarlyStopped) for e in first)
@@ -271,18 +275,6 @@ def _constant_validation(self, should_stop):
     cm.update(np.zeros((2, 2), np.uint8), np.array([[0, 1], [0, 0]], np.uint8))
     return 1.0, cm.compute()
     yield  # a generator, like the real one
-
-
-def test_devices_are_described_and_unavailable_ones_refused(monkeypatch):
-    from segviewer.core import devices
-
-    rows = {row[0]: row for row in devices.describe_devices()}
-    assert set(rows) == {"auto", "cpu", "cuda", "mps"} and rows["cpu"][2]
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert devices.resolve_device("auto").type in ("cpu", "mps")
-    with pytest.raises(devices.DeviceError, match="CUDA is not available.*--device cpu"):
-        devices.resolve_device("cuda")
-    assert devices.autocast_dtype(torch.device("cpu")) is None  # mixed precision on CUDA only
 
 
 @pytest.mark.parametrize(
@@ -306,7 +298,7 @@ def test_errors_end_the_run_with_a_message(demo, tmp_path, monkeypatch, error, e
         def step(self, x, y):
             raise error
 
-        monkeypatch.setattr(training._Trainer, "_step", step)
+        monkeypatch.setattr(Trainer, "_step", step)
     events = run(config(demo, out, epochs=1))
     assert isinstance(events[-1], ev.Failed) and expected in events[-1].message
     assert json.loads((out / "status.json").read_text())["status"] == "failed"
@@ -326,3 +318,67 @@ def test_dice_loss_and_square_root_weights_train(demo, tmp_path):
 def test_unknown_loss_or_weighting_is_a_user_error(demo, tmp_path, overrides, expected):
     events = run(config(demo, tmp_path / "run", **overrides))
     assert kinds(events) == ["Failed"] and expected in events[0].message
+
+
+def test_adamw_and_onecycle_train_and_reach_the_config(demo, tmp_path):
+    out = tmp_path / "run"
+    events = run(
+        config(
+            demo,
+            out,
+            epochs=2,
+            optimizer="adamw",
+            weight_decay=0.05,
+            lr_schedule="onecycle",
+            warmup_fraction=0.5,
+        )
+    )
+    assert isinstance(events[-1], ev.Finished), events[-1]
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["optimizer"], saved["weight_decay"], saved["lr_schedule"]) == ("adamw", 0.05, "onecycle")
+    assert (saved["world_size"], saved["global_batch_size"]) == (1, 2)
+    optimizer = load_checkpoint(out / "last.pt")["optimizer"]
+    assert optimizer["param_groups"][0]["weight_decay"] == 0.05
+    lrs = [float(r.split(",")[-1]) for r in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert lrs[0] == pytest.approx(1e-2)  # the end of the warm-up, at the end of epoch 1
+    assert 0 < lrs[1] < lrs[0]
+
+
+def test_train_crop_needs_the_pipeline_to_crop(demo, tmp_path):
+    import inspect
+
+    from segviewer.core.pipeline import SegmentationSet
+
+    events = run(config(demo, tmp_path / "run", epochs=1, train_crop=(32, 48)))
+    if "crop_size" in inspect.signature(SegmentationSet).parameters:
+        assert isinstance(events[-1], ev.Finished), events[-1]
+    else:
+        assert kinds(events) == ["Failed"] and "--train-crop" in events[0].message
+
+
+def test_init_from_starts_a_new_run_from_the_weights_with_a_fresh_optimiser(demo, tmp_path):
+    source = tmp_path / "source"
+    run(config(demo, source, epochs=1))
+    out = tmp_path / "tuned"
+    events = run(config(demo, out, epochs=1, lr=0.0, lr_schedule="constant", init_from=str(source)))
+    assert isinstance(events[-1], ev.Finished), events[-1]
+    before, after = load_checkpoint(source / "best.pt"), load_checkpoint(out / "last.pt")
+    trained = {name for name, _ in build_model("ulite", 19, **TINY_OPTIONS["ulite"]).named_parameters()}
+    assert all(torch.equal(before["state_dict"][k], after["state_dict"][k]) for k in trained)
+    steps = {int(s["step"]) for s in after["optimizer"]["state"].values()}
+    assert steps == {3}  # this run's 3 steps only: the source's optimiser state was not carried over
+    assert json.loads((out / "config.json").read_text())["init_from"] == str((source / "best.pt").resolve())
+    wrong = run(config(demo, tmp_path / "other", model="unet", init_from=str(source / "best.pt")))
+    assert kinds(wrong) == ["Failed"] and "pass --model ulite" in wrong[0].message
+
+
+def test_checkpoints_of_earlier_versions_resume(demo, tmp_path):
+    """A last.pt without the keys this version adds (world_size) and a config with a bool weighting."""
+    out = tmp_path / "run"
+    run(config(demo, out, epochs=1))
+    ckpt = torch.load(out / "last.pt", weights_only=True)
+    del ckpt["train_state"]["world_size"]
+    ckpt["config"]["class_weights"] = False
+    torch.save(ckpt, out / "last.pt")
+    events = run(config(demo, out, epochs=2, resume=True))
+    assert events[0].start_epoch == 2 and isinstance(events[-1], ev.Finished), events[-1]
