@@ -156,8 +156,10 @@ def run(args: argparse.Namespace) -> dict:
                 break
     epoch, metrics = best
     present = metrics.class_pixels > 0
-    ious = np.nan_to_num(metrics.per_class_iou, nan=0.0)
-    per_class = {scheme.classes[i].name: round(float(ious[i]), 3) for i in range(scheme.num_classes)}
+    ious = np.nan_to_num(metrics.per_class_iou, nan=0.0)  # NaN: predicted but absent from val
+    per_class = {  # null: absent from the validation split
+        c.name: round(float(ious[i]), 3) if present[i] else None for i, c in enumerate(scheme.classes)
+    }
     return {
         "recipe": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
         "best_val_miou": round(float(metrics.miou), 4),
