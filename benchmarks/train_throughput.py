@@ -4,9 +4,11 @@ Prints one JSON object: training images/s on synthetic batches (no data loading)
 image, achieved GFLOP/s (a training step is counted as 3x the forward FLOPs), the same machine's fp32
 matmul GFLOP/s measured in this run, their ratio (model FLOP utilisation), and the images/s the input
 pipeline alone delivers from demo JPEGs with a cold and a warm decode cache. Compare the pipeline's
-figure with the training figure to see which one limits a run.
+figure with the training figure to see which one limits a run. On CUDA it also measures the GPU's
+bf16 matmul rate and, with --amp, gives the utilisation against that (the rate mixed precision runs at).
 
     .venv/bin/python benchmarks/train_throughput.py --model ulite --input-size 360x640 --batch-size 4
+    .venv/bin/python benchmarks/train_throughput.py --device cuda --amp --channels-last --batch-size 16
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 5) -> float:
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_gflops(device: torch.device, n: int = 2048, reps: int = 5, dtype=torch.float32) -> float:
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     torch.mm(a, b)
     _sync(device)
     t0 = time.perf_counter()
@@ -164,10 +166,17 @@ def main() -> None:
         "torch": torch.__version__,
     }
     result.update(train_speed(args, device))
-    result["matmul_fp32_gflops_per_s"] = round(matmul_gflops(device), 1)
+    big = device.type == "cuda"  # a GPU needs large matrices (and more of them) to reach its rate
+    result["matmul_fp32_gflops_per_s"] = round(
+        matmul_gflops(device, 8192 if big else 2048, 20 if big else 5), 1
+    )
     result["model_flop_utilisation"] = round(
         result["achieved_gflops_per_s"] / result["matmul_fp32_gflops_per_s"], 3
     )
+    if device.type == "cuda":
+        bf16 = matmul_gflops(device, 8192, 20, torch.bfloat16)
+        result["matmul_bf16_gflops_per_s"] = round(bf16, 1)
+        result["model_flop_utilisation_bf16"] = round(result["achieved_gflops_per_s"] / bf16, 3)
     if not args.no_pipeline:
         result.update(pipeline_speed(args))
         result["limited_by"] = (

@@ -13,7 +13,18 @@ import sys
 from segviewer import __version__
 
 # Order shown in --help.
-COMMANDS = ["gui", "info", "demo_data", "evaluate", "models", "train", "predict", "compare"]
+COMMANDS = [
+    "gui",
+    "info",
+    "demo_data",
+    "evaluate",
+    "models",
+    "train",
+    "predict",
+    "compare",
+    "review",
+    "export_corrections",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

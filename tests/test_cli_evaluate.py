@@ -139,8 +139,8 @@ def test_checkpoint_form_without_training_module(monkeypatch, capsys):
 def test_checkpoint_form_prints_same_json(monkeypatch, capsys):
     calls = []
 
-    def evaluate_checkpoint(checkpoint, root, split, progress=None):
-        calls.append((checkpoint, root, split))
+    def evaluate_checkpoint(checkpoint, root, split, progress=None, labels="auto"):
+        calls.append((checkpoint, root, split, labels))
         cm = ConfusionMatrix(19)
         cm.update(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.uint8))
         return cm.compute(), BDD, {"missing_predictions": []}
@@ -149,6 +149,48 @@ def test_checkpoint_form_prints_same_json(monkeypatch, capsys):
     fake.evaluate_checkpoint = evaluate_checkpoint
     monkeypatch.setitem(sys.modules, "segviewer.core.evaluation", fake)
     code, out, _ = run_cli(capsys, "model.pt", "data", "--json")
-    assert code == 0 and calls == [("model.pt", "data", "val")]
+    assert code == 0 and calls == [("model.pt", "data", "val", "auto")]
     data = json.loads(out)
     assert data["miou"] == 1.0 and data["per_class"][0]["iou"] == 1.0 and data["missing_predictions"] == []
+
+
+def test_checkpoint_form_shows_progress_on_stderr_and_keeps_stdout_json(tmp_path, capsys):
+    from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
+    from segviewer.core.demo import generate_demo
+    from segviewer.core.models import build_model
+
+    root = generate_demo(tmp_path / "demo", count=8, size=(36, 64), seed=1)
+    model = build_model("ulite", 19, widths=(4, 8, 8, 16))
+    ckpt = save_checkpoint(tmp_path / "run" / "best.pt", make_checkpoint(model, BDD, (36, 64), 1, 0.1))
+    code, out, err = run_cli(capsys, ckpt, root, "--json")
+    assert code == 0, err
+    assert json.loads(out)["per_class"][0]["name"] == "road"  # stdout is the JSON alone
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("evaluating") and "img/s" in last and "/" in last
+
+
+def test_threads_and_one_worker_give_identical_counts(tmp_path):
+    from segviewer.core.evaluation import MaskPair, evaluate_mask_pairs
+
+    rng = np.random.default_rng(3)
+    pairs = []
+    for i in range(21):  # more than one task of pairs, the last one short
+        gt = np.repeat(rng.integers(0, 19, (6, 1), dtype=np.uint8), 9, axis=1)
+        gt[0, :4] = 255
+        write_png(tmp_path / "gt" / f"{i}.png", gt)
+        pred = tmp_path / "pred" / f"{i}.png"
+        write_png(pred, rng.integers(0, 21, (6, 9), dtype=np.uint8))
+        pairs.append(MaskPair(tmp_path / "gt" / f"{i}.png", None if i == 5 else pred))
+    one = evaluate_mask_pairs(pairs, BDD, workers=1)
+    two = evaluate_mask_pairs(pairs, BDD, workers=2)
+    expected = ConfusionMatrix(19)
+    from segviewer.core.imageio import read_label
+
+    for pair in pairs:
+        gt = read_label(pair.gt)[0]
+        if pair.pred is None:
+            expected.update_missing(gt)
+        else:
+            expected.update(gt, read_label(pair.pred)[0])
+    assert (one.matrix == expected.matrix).all() and (two.matrix == expected.matrix).all()
+    assert (two.invalid_predictions == expected.invalid_predictions).all()

@@ -76,3 +76,38 @@ def test_info_errors_are_messages(tmp_path, capsys):
     fx.write_folder(tmp_path, count=3)
     assert main(["info", str(tmp_path), "--scheme", "no-such-scheme"]) == 2
     assert "unknown label scheme 'no-such-scheme'" in capsys.readouterr().err
+
+
+def test_info_counts_corrected_samples(tmp_path, capsys, monkeypatch):
+    from segviewer.core.corrections import Corrections
+
+    monkeypatch.setenv("SEGVIEWER_DATA_HOME", str(tmp_path / "home"))
+    root = fx.write_bdd10k(tmp_path / "bdd")
+    assert main(["info", str(root)]) == 0
+    assert "corrected  none" in capsys.readouterr().out
+    store = Corrections(root)
+    store.write("train", "train001", np.zeros((fx.H, fx.W), np.uint8))
+    store.write("test", "test000", np.zeros((fx.H, fx.W), np.uint8))
+    assert main(["info", str(root)]) == 0
+    assert f"corrected  2 samples (1 train, 1 test) in {store.folder}" in capsys.readouterr().out
+    assert main(["info", str(root), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["corrections"] == {
+        "samples": 2,
+        "splits": {"train": 1, "test": 1},
+        "folder": str(store.folder),
+    }
+    assert data["splits"]["test"] == {"images": 2, "masks": 1}  # labelled from scratch
+
+
+def test_info_reports_a_folder_of_images_without_masks(tmp_path, capsys):
+    import numpy as np
+
+    from segviewer.core.imageio import write_jpeg
+
+    write_jpeg(tmp_path / "drive" / "day1" / "0001.jpg", np.zeros((20, 30, 3), np.uint8))
+    write_jpeg(tmp_path / "drive" / "0002.jpg", np.zeros((20, 30, 3), np.uint8))
+    assert main(["info", str(tmp_path / "drive"), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] == "images" and data["splits"] == {"all": {"images": 2, "masks": 0}}
+    assert data["image_size"] == [30, 20]

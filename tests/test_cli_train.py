@@ -195,6 +195,7 @@ def test_cli_defaults_are_the_engine_defaults():
             "train_split": "trainval",
             "val_split": "test",
             "cache_dir": "",
+            "labels": "original",
         },
         {"model_options": {"widths": [4, 8, 8, 16]}, "resume": True, "out": "r", "amp": True},
     ],
@@ -323,3 +324,12 @@ def test_low_priority_lowers_nice_and_sets_batch_scheduling():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     nice, batch = result.stdout.split()
     assert int(nice) == min(19, before + 10) and batch == "True"
+
+
+def test_nproc_is_refused_inside_torchrun_and_below_one(capsys, monkeypatch):
+    code, _, err = run_cli(capsys, "train", "ROOT", "--nproc", "0")
+    assert code == 2 and "--nproc must be at least 1" in err
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, _, err = run_cli(capsys, "train", "ROOT", "--nproc", "2")
+    assert code == 2 and "under torchrun" in err

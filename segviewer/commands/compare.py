@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segviewer.commands.progress import ProgressBar
     from segviewer.core.evaluation import (
         EvaluationError,
         compare_table,
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 split = "val"
-        result = evaluate_split(predictor, dataset, split)
+        with ProgressBar(f"evaluating {_run_name(path)}") as bar:
+            result = evaluate_split(predictor, dataset, split, progress=bar)
         for problem in result.skipped:
             print(f"segviewer: warning: skipped {problem}", file=sys.stderr)
         title = f"{MODEL_TITLES.get(predictor.model_name, predictor.model_name)} ({_run_name(path)})"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from segviewer.commands.progress import ProgressBar
     from segviewer.core import demo
 
     size = parse_size(args.size)
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     wanted = {"count": args.count, "size": list(size), "seed": args.seed, "version": demo.DEMO_VERSION}
     reused = demo.read_marker(out) == wanted
     started = time.perf_counter()
-    demo.ensure_demo(out, args.count, size, args.seed, progress=_Progress(args.count))
+    with ProgressBar("generating demo scenes", args.count, unit="scenes") as bar:
+        demo.ensure_demo(out, args.count, size, args.seed, progress=bar)
     counts = demo.split_counts(args.count)
     what = "is already there" if reused else f"written in {time.perf_counter() - started:.1f} s"
     print(
@@ -62,18 +63,3 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"Open it with: segviewer gui {out}")
     return 0
-
-
-class _Progress:
-    """Progress on stderr: an updating line on a terminal, about ten lines otherwise."""
-
-    def __init__(self, total: int):
-        self.tty = sys.stderr.isatty()
-        self.step = max(total // 10, 1)
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.tty:
-            end = "\n" if done == total else ""
-            print(f"\rgenerating demo scenes: {done}/{total}", end=end, file=sys.stderr, flush=True)
-        elif done % self.step == 0 or done == total:
-            print(f"generating demo scenes: {done}/{total}", file=sys.stderr, flush=True)

@@ -48,6 +48,13 @@ def add_parser(subparsers) -> None:
         help="metric conventions (form 1): 'default' (NaN for absent classes, accuracy = recall) or "
         "'bdd100k' (the official BDD100K toolkit's numbers)",
     )
+    p.add_argument(
+        "--labels",
+        choices=("auto", "corrected", "original"),
+        default=None,
+        help="form 2: ground truth with saved corrections (corrected), the data set's own masks "
+        "(original), or auto: corrected when corrections exist (default)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run)
 
@@ -70,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "--split applies to the CHECKPOINT ROOT form; with --gt/--pred the folders are the split"
             )
+        if args.labels is not None:
+            raise UserError(
+                "--labels applies to the CHECKPOINT ROOT form; with --gt/--pred the folders are the labels"
+            )
         return _run_folders(args)
     if args.checkpoint is not None and args.root is not None:
         return _run_checkpoint(args)
@@ -79,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_folders(args: argparse.Namespace) -> int:
+    from segviewer.commands.progress import ProgressBar
+    from segviewer.core.evaluation import MaskPair, evaluate_mask_pairs
     from segviewer.core.labels import get_scheme
-    from segviewer.core.metrics import ConfusionMatrix
 
     scheme = get_scheme(args.scheme or "bdd100k")
-    train = scheme.training_scheme()
     gt_dir, pred_dir = _folder(args.gt, "--gt"), _folder(args.pred, "--pred")
     gt_files, pred_files = _mask_files(gt_dir), _mask_files(pred_dir)
     if not gt_files:
@@ -102,22 +113,10 @@ def _run_folders(args: argparse.Namespace) -> int:
         _warn(
             f"{len(orphans)} prediction(s) in {pred_dir} have no ground truth and are skipped: {_names(orphans)}"
         )
-    cm = ConfusionMatrix(train.num_classes, train.ignore_index)
-    missing = []
-    for stem, gt_path in gt_files.items():
-        gt = _load_mask(gt_path, scheme, ground_truth=True)
-        pred_path = pred_files.get(stem)
-        if pred_path is None:
-            missing.append(gt_path.name)
-            cm.update_missing(gt)
-            continue
-        pred = _load_mask(pred_path, scheme, ground_truth=False)
-        if pred.shape != gt.shape:
-            raise UserError(
-                f"{pred_path}: prediction is {pred.shape[1]}x{pred.shape[0]} but its ground truth {gt_path} is "
-                f"{gt.shape[1]}x{gt.shape[0]}; predictions must have the ground truth's size"
-            )
-        cm.update(gt, pred)
+    pairs = [MaskPair(gt_path, pred_files.get(stem)) for stem, gt_path in gt_files.items()]
+    with ProgressBar("evaluating", len(pairs), unit="pairs") as bar:
+        cm = evaluate_mask_pairs(pairs, scheme, progress=bar)
+    missing = [pair.gt.name for pair in pairs if pair.pred is None]
     if missing:
         _warn(
             f"{len(missing)} ground-truth mask(s) have no prediction and count as all wrong: {_names(missing)}"
@@ -137,9 +136,14 @@ def _run_checkpoint(args: argparse.Namespace) -> int:
         if exc.name and exc.name.startswith("segviewer"):
             raise UserError("evaluating a checkpoint needs the training module") from None
         raise
-    metrics, scheme, extra = evaluate_checkpoint(
-        args.checkpoint, args.root, args.split or "val", progress=None
-    )
+    from segviewer.commands.progress import ProgressBar
+
+    with ProgressBar("evaluating") as bar:
+        metrics, scheme, extra = evaluate_checkpoint(
+            args.checkpoint, args.root, args.split or "val", progress=bar, labels=args.labels or "auto"
+        )
+    if isinstance(extra, dict) and extra.get("labels_note"):
+        print(f"segviewer: {extra['labels_note']}", file=sys.stderr)
     missing = list(extra.get("missing_predictions", [])) if isinstance(extra, dict) else []
     _print(metrics, scheme, missing, args.json)
     return 0
@@ -176,29 +180,6 @@ def _mask_files(folder: Path) -> dict[str, Path]:
             )
         files[path.stem] = path
     return files
-
-
-def _load_mask(path: Path, scheme, ground_truth: bool):
-    """Training ids (uint8) of a mask file. Unknown ground-truth ids are an error; predicted ones count as wrong."""
-    import numpy as np
-
-    from segviewer.core.imageio import read_label
-
-    arr, kind = read_label(path)
-    if kind == "color":
-        ids = scheme.decolorize(arr, source=str(path))
-    elif ground_truth:
-        bad = scheme.invalid_values(arr)
-        if bad:
-            shown = ", ".join(str(v) for v in bad[:10])
-            raise UserError(
-                f"{path}: values {shown} are not class ids of the '{scheme.name}' scheme; "
-                "choose the masks' scheme with --scheme"
-            )
-        ids = arr.astype(np.uint8)
-    else:
-        ids = arr if arr.dtype == np.uint8 else np.where((arr < 0) | (arr > 255), 255, arr).astype(np.uint8)
-    return scheme.to_train_ids(ids)
 
 
 def _names(names: list[str], limit: int = 10) -> str:

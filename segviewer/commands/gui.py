@@ -8,7 +8,10 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "root", nargs="?", type=Path, help="data set folder to open (default: the built-in demo data set)"
+        "root",
+        nargs="?",
+        type=Path,
+        help="data set folder, image or video file to open (default: the built-in demo data set)",
     )
     parser.add_argument(
         "--scheme",
@@ -38,7 +41,13 @@ def run(args: argparse.Namespace) -> int:
         if not root.exists():
             raise DatasetError(f"{root}: folder not found; give the folder that holds the data set")
         if not root.is_dir():
-            raise DatasetError(f"{root}: is a file; give the folder that holds the data set")
+            from segviewer.core.imageio import IMAGE_SUFFIXES
+            from segviewer.core.video import is_video
+
+            if not (is_video(root) or root.suffix.lower() in IMAGE_SUFFIXES):
+                raise DatasetError(
+                    f"{root}: is a file segviewer does not open; give a data set's folder, an image or a video"
+                )
     from segviewer.gui.app import run as run_app
 
     return run_app(args.root, args.scheme)

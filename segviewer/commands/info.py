@@ -14,6 +14,7 @@ MASK_KINDS = {
     "ids": "class ids of the scheme (colour PNGs mapped through its palette)",
     "palette": "palette PNGs, index = training id",
     "color": "colours of the scheme's palette",
+    "none": "none (unlabelled images or video frames)",
 }
 
 
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summarize(ds) -> dict:
     """JSON-ready facts about a data set; image sizes come from file headers, nothing is decoded."""
-    sizes = {name: _first_size(samples) for name, samples in ds.splits.items()}
+    sizes = {name: _first_size(ds, samples) for name, samples in ds.splits.items()}
     first = next((s for s in sizes.values() if s is not None), None)
     return {
         "root": str(ds.root),
@@ -77,6 +78,17 @@ def summarize(ds) -> dict:
         },
         "image_size": first,
         "image_sizes": sizes,
+        "corrections": _corrections(ds),
+    }
+
+
+def _corrections(ds) -> dict:
+    """How many samples of each split use a correction, and where corrections are saved."""
+    counts = {name: sum(s.corrected for s in samples) for name, samples in ds.splits.items()}
+    return {
+        "samples": sum(counts.values()),
+        "splits": {name: n for name, n in counts.items() if n},
+        "folder": str(ds.corrections) if ds.corrections else None,
     }
 
 
@@ -99,6 +111,12 @@ def format_summary(summary: dict) -> str:
         shown = f"{size[0]}x{size[1]}" if size else "unknown"
         lines.append(f"{name:<10} {counts['images']:>7} {counts['masks']:>7}  {shown}")
     lines.append("")
+    fixed = summary["corrections"]
+    if fixed["samples"]:
+        per_split = ", ".join(f"{n} {name}" for name, n in fixed["splits"].items())
+        lines.append(f"corrected  {fixed['samples']} samples ({per_split}) in {fixed['folder']}")
+    else:
+        lines.append("corrected  none")
     problems = summary["problems"]
     where = "after opening every file" if summary["checked"] else "while listing (--check opens every file)"
     if not problems:
@@ -111,11 +129,13 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _first_size(samples) -> list[int] | None:
+def _first_size(ds, samples) -> list[int] | None:
     from segviewer.core.imageio import ImageReadError, image_size
 
     if not samples:
         return None
+    if samples[0].frame is not None:
+        return list(ds.frame_source().size)
     try:
         return list(image_size(samples[0].image))
     except ImageReadError:

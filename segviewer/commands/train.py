@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -173,6 +174,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, help="data loading processes (default: min(2, cores))")
     p.add_argument("--seed", type=int, default=d["seed"], help="random seed (default: %(default)s)")
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
+    p.add_argument(
+        "--labels",
+        choices=("auto", "corrected", "original"),
+        default="auto",
+        help="masks to train on: corrected (saved corrections win), original, or auto: corrected when "
+        "corrections exist (default)",
+    )
     p.add_argument("--train-split", default=d["train_split"], help="(default: %(default)s)")
     p.add_argument("--val-split", default=d["val_split"], help="(default: %(default)s)")
     p.add_argument(
@@ -248,6 +256,7 @@ def config_from_args(args: argparse.Namespace) -> train_config.TrainConfig:
         train_split=args.train_split,
         val_split=args.val_split,
         cache_dir=args.cache_dir,
+        labels=args.labels,
     )
 
 
@@ -296,6 +305,7 @@ def command_args(cfg: train_config.TrainConfig) -> list[str]:
     flag("--workers", cfg.num_workers)
     flag("--seed", cfg.seed, d["seed"])
     flag("--scheme", cfg.scheme)
+    flag("--labels", cfg.labels, "auto")
     flag("--train-split", cfg.train_split, d["train_split"])
     flag("--val-split", cfg.val_split, d["val_split"])
     flag("--max-train-batches", cfg.max_train_batches)
@@ -313,27 +323,28 @@ def run(args: argparse.Namespace) -> int:
 
         lower_priority()
     cfg = config_from_args(args)
-    if args.nproc:
+    if args.nproc is not None:
         return launch(cfg, args.nproc, args.events, args.low_priority)
     from segviewer.core.training import train
-    from segviewer.core.training.distributed import ranks_from_environment
+    from segviewer.core.training.distributed import REPORTED_BY_RANK_0, ranks_from_environment
 
     ranks = ranks_from_environment()
     control = RunControl()
-    if ranks.is_main:
-        stream = EventLines(sys.stdout, control) if args.events == "jsonl" else None
-        printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr)
-        if stream:
-            threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
-    else:  # the other ranks of a distributed run: rank 0 reports; they speak only when they fail
-        stream, printer = None, ProgressPrinter(None, sys.stderr, prefix=f"rank {ranks.rank}: ")
+    stream = EventLines(sys.stdout, control) if args.events == "jsonl" and ranks.is_main else None
+    # The other ranks of a distributed run print nothing: rank 0 reports the run, and a rank's own
+    # failure goes to torchrun's error file, which the launcher (or torchrun) prints once.
+    printer = ProgressPrinter(sys.stderr if stream else sys.stdout, sys.stderr, quiet=not ranks.is_main)
+    if stream:
+        threading.Thread(target=read_control_lines, args=(sys.stdin, control), daemon=True).start()
     with _StopOnInterrupt(control, announce=ranks.is_main):
         for event in train(cfg, should_stop=control):
             if stream:
                 stream.write(event)
             printer.show(event)
-    if printer.exit_code:
-        _record_failure(printer.failure)
+    if printer.failure is not None:
+        if REPORTED_BY_RANK_0 in printer.failure.details:
+            return 0  # rank 0 ends the job with the error and its exit code
+        _record_failure(printer.failure.message)
     return printer.exit_code
 
 
@@ -345,14 +356,23 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     message is printed once.
     """
     from segviewer.core.errors import UserError
+    from segviewer.core.training.distributed import ranks_from_environment
 
     if nproc < 1:
         raise UserError(f"--nproc must be at least 1, got {nproc}")
+    if ranks_from_environment().distributed:
+        raise UserError(
+            "--nproc starts the ranks itself; under torchrun (RANK and WORLD_SIZE set) leave it out"
+        )
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser
     from torch.distributed.run import run as torchrun
 
+    from segviewer.core import paths
+
+    # Each rank sets its own thread count; this only keeps torchrun from warning that it chose 1.
+    os.environ.setdefault("OMP_NUM_THREADS", str(cfg.threads or max(1, paths.usable_cores() // nproc)))
     child = ["train", *command_args(cfg)]
     if events:
         child += ["--events", events]
@@ -361,11 +381,12 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     launcher = get_args_parser().parse_args(
         ["--standalone", "--nproc-per-node", str(nproc), "--module", "segviewer", *child]
     )
+    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # one message, ours
     try:
         torchrun(launcher)
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
-        if rank != 0 or not failure.message or failure.exitcode < 0:  # rank 0 printed its own
+        if rank != 0 or failure.exitcode < 0:  # rank 0 printed its own error
             reason = failure.message if failure.exitcode > 0 else f"ended by signal {-failure.exitcode}"
             print(f"segviewer: error: rank {rank} of {nproc} failed: {reason}", file=sys.stderr)
         return 1
@@ -483,17 +504,17 @@ class _StopOnInterrupt:
 class ProgressPrinter:
     """Turns training events into terminal output: a \\r progress bar on a TTY, summary lines always.
 
-    With `out=None` (the other ranks of a distributed run) only failures are printed, after `prefix`.
+    `quiet` prints nothing (the other ranks of a distributed run) but still notes the failure.
     """
 
-    def __init__(self, out, err, interval: float = 0.1, prefix: str = "") -> None:
-        self.out, self.err, self.prefix = out, err, prefix
+    def __init__(self, out, err, interval: float = 0.1, quiet: bool = False) -> None:
+        self.out, self.err, self.quiet = out, err, quiet
         self.tty = hasattr(out, "isatty") and out.isatty() and os.environ.get("TERM") != "dumb"
         self.interval = interval
         self._last_draw = 0.0
         self._bar_shown = False
         self.exit_code = 0
-        self.failure = ""
+        self.failure = None  # the Failed event, if the run ended with one
 
     def show(self, event) -> None:
         from segviewer.core import events as ev
@@ -501,7 +522,7 @@ class ProgressPrinter:
         match event:
             case ev.Failed():
                 self._failed(event)
-            case _ if self.out is None:
+            case _ if self.quiet:
                 pass
             case ev.Started():
                 self._started(event)
@@ -564,8 +585,9 @@ class ProgressPrinter:
             self._line(f"stopped; continue with: segviewer train ... --out {e.run_dir} --resume")
 
     def _failed(self, e) -> None:
-        self._line(f"segviewer: error: {self.prefix}{e.message}", self.err)
+        self.exit_code, self.failure = 1, e
+        if self.quiet:
+            return
+        self._line(f"segviewer: error: {e.message}", self.err)
         for detail in e.details:
             self._line(f"  {detail}", self.err)
-        self.exit_code = 1
-        self.failure = e.message

@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image
 
 from segviewer.core.datasets import Dataset, Sample, decode_mask
+from segviewer.core.errors import UserError
 from segviewer.core.imageio import read_label
+from segviewer.core.labels import LabelScheme
 
 # Problem kinds, stable for scripts reading `segviewer info --check --json`.
 PAIRING = "pairing"
@@ -74,6 +76,12 @@ def check_dataset(
 def check_sample(ds: Dataset, sample: Sample) -> list[Problem]:
     """Problems of one sample's image and mask."""
     problems: list[Problem] = []
+    if sample.frame is not None:  # a video frame: decode it from the video
+        try:
+            ds.load_image(sample)
+        except UserError as exc:
+            problems.append(Problem(str(sample.image), UNREADABLE_IMAGE, _without_path(exc, sample.image)))
+        return problems
     image_hw = _check_image(sample.image, problems)
     if sample.mask is not None:
         _check_mask(ds, sample, image_hw, problems)
@@ -141,8 +149,9 @@ def _check_mask(
                 f"mask is {w}x{h} but its image {sample.image.name} is {iw}x{ih}; masks must have their image's size",
             )
         )
+    scheme = ds.scheme if sample.corrected else ds.file_scheme  # corrections hold training ids
     if kind == "index":
-        bad = ds.file_scheme.invalid_values(values)
+        bad = scheme.invalid_values(values)
         if bad:
             shown = ", ".join(str(v) for v in bad[:10]) + (
                 f" and {len(bad) - 10} more" if len(bad) > 10 else ""
@@ -151,8 +160,8 @@ def _check_mask(
                 Problem(
                     str(path),
                     INVALID_VALUES,
-                    f"values {shown} are not classes of the '{ds.file_scheme.name}' scheme "
-                    f"(ids {_id_range(ds)}, ignore {ds.file_scheme.ignore_index}); "
+                    f"values {shown} are not classes of the '{scheme.name}' scheme "
+                    f"(ids {_id_range(scheme)}, ignore {scheme.ignore_index}); "
                     "choose the scheme the masks were made with or fix the mask",
                 )
             )
@@ -163,8 +172,8 @@ def _check_mask(
         problems.append(Problem(str(path), INVALID_VALUES, _without_path(exc, path)))
 
 
-def _id_range(ds: Dataset) -> str:
-    ids = ds.file_scheme.ids
+def _id_range(scheme: LabelScheme) -> str:
+    ids = scheme.ids
     return (
         f"{min(ids)}..{max(ids)}" if ids == list(range(min(ids), max(ids) + 1)) else ", ".join(map(str, ids))
     )

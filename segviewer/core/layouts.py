@@ -26,7 +26,10 @@ LAYOUTS: dict[str, str] = {
     "camvid": "train/ trainannot/ val/ valannot/ test/ testannot/ (SegNet layout)",
     "folder": "images/ + masks/ paired by file name (optionally train/ val/ test/ inside each); "
     "masks hold class ids (or colours) of the chosen label scheme, bdd100k by default",
+    "images": "any folder of images without masks (sub-folders too), or one image file: unlabelled",
+    "video": "a video file (.mp4, .avi, .mov, ... as OpenCV's FFmpeg backend reads): unlabelled frames",
 }
+UNLABELLED_SPLIT = "all"  # the one split of an 'images' or 'video' data set
 
 SPLIT_RATIOS = (0.70, 0.15, 0.15)  # train:val:test for data sets without splits, as in the paper
 
@@ -50,11 +53,57 @@ def detect(root: Path, scheme: LabelScheme | None) -> Dataset:
                         f"{base}: looks like a {fmt} data set ({LAYOUTS[fmt]}) but holds no images"
                     )
                 return ds
+        images, problems = _nested_images(root)
     except PermissionError as exc:
         raise DatasetError(
             f"{exc.filename or root}: cannot be read (permission denied); allow reading it or choose another folder"
         ) from None
+    if images:
+        return _unlabelled(root, "images", images, scheme, problems)
     raise DatasetError(_no_layout_message(root))
+
+
+def open_file(path: Path, scheme: LabelScheme | None) -> Dataset:
+    """A data set of one image file, or of the frames of one video file."""
+    from segviewer.core.imageio import IMAGE_SUFFIXES
+    from segviewer.core.video import VideoFile, is_video
+
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return _unlabelled(path, "images", [Sample(_stem(path.name), path)], scheme)
+    if is_video(path):
+        video = VideoFile(path)
+        samples = [Sample(f"{path.stem} #{i:06d}", path, None, i) for i in range(len(video))]
+        return _unlabelled(path, "video", samples, scheme)
+    raise DatasetError(
+        f"{path}: is a file segviewer does not open; choose a data set's folder, an image "
+        f"({', '.join(IMAGE_SUFFIXES)}) or a video ({', '.join(_video_suffixes())})"
+    )
+
+
+def _video_suffixes() -> tuple[str, ...]:
+    from segviewer.core.video import VIDEO_SUFFIXES
+
+    return VIDEO_SUFFIXES
+
+
+def _unlabelled(
+    root: Path, fmt: str, samples: list[Sample], scheme: LabelScheme | None, problems: list[str] | None = None
+) -> Dataset:
+    scheme = scheme or get_scheme("bdd100k")
+    return Dataset(root, fmt, scheme, {UNLABELLED_SPLIT: samples}, "none", problems or [])
+
+
+def _nested_images(root: Path) -> tuple[list[Sample], list[str]]:
+    """Every image under `root` in file order, named by its path without suffix ('seq01/0001')."""
+    samples: list[Sample] = []
+    problems: list[str] = []
+    for folder, dirs, _files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        base = Path(folder)
+        prefix = base.relative_to(root).as_posix()
+        for name, path in _index(list_images(base), _stem, "image", problems).items():
+            samples.append(Sample(f"{prefix}/{name}" if prefix != "." else name, path))
+    return samples, problems
 
 
 # --- splitting ---------------------------------------------------------------------------------
@@ -330,8 +379,4 @@ def _no_layout_message(root: Path) -> str:
     )
     lines = [f"{root}: not a data set layout segviewer knows (found: {found}). Expected one of:"]
     lines += [f"  {fmt:<13} {pattern}" for fmt, pattern in LAYOUTS.items()]
-    if list_images(root):
-        lines.append(
-            "This folder holds images directly: put them in images/ and their masks in masks/ (same file names)."
-        )
     return "\n".join(lines)

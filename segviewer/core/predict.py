@@ -52,6 +52,14 @@ class Predictor:
         meta = {k: v for k, v in meta.items() if k not in ("state_dict", "optimizer", "train_state")}
         return cls(model, meta, torch_device)
 
+    def logits(self, resized: np.ndarray) -> torch.Tensor:
+        """uint8 (N, h, w, 3) already at `input_size` -> logits (N, C, h, w), normalised as in training.
+
+        What `predict` takes the argmax of; label review (core/review.py) needs every class's score.
+        """
+        x = normalize_tf(torch.from_numpy(resized).to(self.device), self.channels_last)
+        return self.model(x)
+
     def predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 (H, W, 3) -> (mask uint8 (H, W) of training ids, confidence float32 (H, W))."""
         return self.predict_batch([image])[0]

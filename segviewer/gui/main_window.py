@@ -135,11 +135,13 @@ class MainWindow(QMainWindow):
             return
         from segviewer.gui.panes.augment_pane import install_augment_pane
         from segviewer.gui.panes.evaluation_pane import install_evaluation_pane
+        from segviewer.gui.panes.player import install_player_pane
         from segviewer.gui.panes.training_pane import install_training_pane
 
         self.training_pane = install_training_pane(self)
         self.augment_pane = install_augment_pane(self)
         self.evaluation_pane = install_evaluation_pane(self)
+        self.player_pane = install_player_pane(self)
         form = self.training_pane.form
         self.augment_pane.preset_saved.connect(form.add_augment_preset)
         form.runs_folder_changed.connect(self.evaluation_pane.set_runs_folder)

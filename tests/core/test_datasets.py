@@ -233,14 +233,13 @@ def test_problem_str_names_the_file():
 
 def test_unknown_folder_lists_the_expected_layouts(tmp_path):
     (tmp_path / "pictures").mkdir()
-    write_jpeg(tmp_path / "loose.jpg", fx.image())
+    (tmp_path / "notes.txt").write_text("no images here")
     with pytest.raises(DatasetError) as err:
         open_dataset(tmp_path)
     message = str(err.value)
-    assert str(tmp_path) in message and "pictures/" in message
+    assert str(tmp_path) in message and "pictures/" in message and "notes.txt" in message
     for fmt, pattern in LAYOUTS.items():
         assert fmt in message and pattern in message
-    assert "images/ and their masks in masks/" in message
 
 
 def test_empty_layout_and_missing_folder_are_user_errors(tmp_path):
@@ -275,3 +274,57 @@ def test_shared_cityscapes_label_ids_match_train_ids(shared_data):
     differ = int((mapped != shipped).sum())
     assert differ <= 0.01 * shipped.size
     assert len(np.unique(shipped)) > 5
+
+
+# --- unlabelled images and videos --------------------------------------------------------------
+
+
+def test_folder_of_nested_images_opens_unlabelled_in_file_order(tmp_path):
+    import cv2
+
+    write_jpeg(tmp_path / "b.jpg", fx.image(1))
+    write_png(tmp_path / "a.png", fx.image(2))
+    (tmp_path / "seq").mkdir()
+    cv2.imwrite(str(tmp_path / "seq" / "0002.webp"), cv2.cvtColor(fx.image(3), cv2.COLOR_RGB2BGR))
+    write_png(tmp_path / "seq" / "0001.png", fx.image(4))
+    write_png(tmp_path / ".hidden" / "x.png", fx.image(5))
+    ds = open_dataset(tmp_path)
+    assert ds.format == "images"
+    samples = [s for split in ds.splits.values() for s in split]
+    assert [s.name for s in samples] == ["a", "b", "seq/0001", "seq/0002"]
+    assert all(s.mask is None for s in samples)
+    assert ds.load_image(samples[3]).shape == fx.image(3).shape
+
+
+def test_single_image_file_opens_as_one_unlabelled_sample(tmp_path):
+    write_jpeg(tmp_path / "street.jpg", fx.image())
+    ds = open_dataset(tmp_path / "street.jpg")
+    (sample,) = [s for split in ds.splits.values() for s in split]
+    assert ds.format == "images" and sample.name == "street" and sample.mask is None
+    assert ds.load_image(sample).shape == fx.image().shape
+
+
+def test_video_file_opens_as_frames_without_extracting(tmp_path):
+    from segviewer.core.video import VideoWriter
+
+    frames = [np.full((48, 64, 3), 20 * i, np.uint8) for i in range(6)]
+    with VideoWriter(tmp_path / "drive.avi", 10, (64, 48)) as writer:
+        for frame in frames:
+            writer.write(frame)
+    ds = open_dataset(tmp_path / "drive.avi")
+    samples = [s for split in ds.splits.values() for s in split]
+    assert ds.format == "video" and len(samples) == 6 and all(s.mask is None for s in samples)
+    assert abs(float(ds.load_image(samples[4]).mean()) - 80) < 4  # MJPG is lossy
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive.avi"]  # nothing extracted
+
+
+def test_corrupt_video_and_unknown_file_name_the_file_and_the_fix(tmp_path):
+    from segviewer.core.errors import UserError
+
+    (tmp_path / "broken.mp4").write_bytes(b"not a video" * 50)
+    with pytest.raises(UserError) as err:
+        open_dataset(tmp_path / "broken.mp4")
+    assert "broken.mp4" in str(err.value) and "ffmpeg" in str(err.value)
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DatasetError, match=r"notes\.txt.*\.mp4"):
+        open_dataset(tmp_path / "notes.txt")

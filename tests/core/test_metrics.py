@@ -219,3 +219,41 @@ def test_format_table_lists_classes_and_nan():
     pole = next(line for line in text.splitlines() if "pole" in line)
     assert "NaN" in pole
     assert "mean IoU:" in text and "66.67" in text  # pixel accuracy 2/3
+
+
+def test_value_histogram_counts_runs_and_noise_exactly():
+    from segviewer.core.metrics import value_histogram
+
+    rng = np.random.default_rng(7)
+    smooth = np.repeat(rng.integers(0, 20, (40, 3), dtype=np.uint8), 50, axis=1)  # long runs
+    shifted = np.roll(smooth, 7, axis=1)
+    noisy = rng.integers(0, 256, (40, 150), dtype=np.uint8)  # short runs: the per-pixel path
+    for gt, pred in ((smooth, shifted), (noisy, smooth), (smooth[:1, :1], shifted[:1, :1])):
+        expected = np.bincount(gt.astype(np.int64).ravel() * 256 + pred.ravel(), minlength=65536)
+        assert (value_histogram(gt, pred) == expected.reshape(256, 256)).all()
+    total = value_histogram(smooth, shifted)
+    value_histogram(smooth, shifted, out=total)  # adds
+    assert total.sum() == 2 * smooth.size
+
+
+def test_update_histogram_matches_update_and_rejects_unknown_ground_truth():
+    from segviewer.core.metrics import fold_histogram, value_histogram
+
+    rng = np.random.default_rng(8)
+    gt = rng.integers(0, 19, (30, 40), dtype=np.uint8)
+    gt[:3] = 255
+    pred = rng.integers(0, 25, (30, 40), dtype=np.uint8)
+    a, b = ConfusionMatrix(19), ConfusionMatrix(19)
+    a.update(gt, pred)
+    b.update_histogram(value_histogram(gt, pred))
+    assert (a.matrix == b.matrix).all() and (a.invalid_predictions == b.invalid_predictions).all()
+    # Folding the histogram through a lookup equals looking every pixel up.
+    lut = get_scheme("cityscapes").train_lut
+    ids = rng.integers(0, 34, (30, 40), dtype=np.uint8)
+    c, d = ConfusionMatrix(19), ConfusionMatrix(19)
+    c.update(lut[ids], lut[ids[::-1]])
+    d.update_histogram(fold_histogram(value_histogram(ids, ids[::-1]), lut, lut))
+    assert (c.matrix == d.matrix).all()
+    gt[0, 0] = 40
+    with pytest.raises(ValueError, match="40"):
+        ConfusionMatrix(19).update_histogram(value_histogram(gt, pred))

@@ -35,7 +35,12 @@ def train(
     """
     import torch
 
-    from segviewer.core.training.distributed import ProcessGroup, ranks_from_environment
+    from segviewer.core.training.distributed import (
+        REPORTED_BY_RANK_0,
+        ProcessGroup,
+        RankZeroError,
+        ranks_from_environment,
+    )
     from segviewer.core.training.trainer import Trainer
 
     pending: list[ev.Event] = []
@@ -46,17 +51,18 @@ def train(
         return
 
     def logged(event: ev.Event) -> ev.Event:
-        """Append to events.jsonl once the folder exists (events before it are kept until then)."""
+        """Append to events.jsonl once the run has its folder (events before are kept until then)."""
         pending.append(event)
-        folder = trainer.folder
-        if folder is not None and folder.path.is_dir():
-            folder.append_events(pending)
+        if trainer.started:
+            trainer.folder.append_events(pending)
             pending.clear()
         return event
 
     try:
         for event in trainer.run(should_stop or (lambda: False)):
             yield logged(event)
+    except RankZeroError as exc:
+        yield ev.Failed(str(exc), [REPORTED_BY_RANK_0])
     except UserError as exc:
         yield logged(_failed(trainer, str(exc)))
     except torch.OutOfMemoryError:
@@ -71,9 +77,20 @@ def train(
     except Exception as exc:  # never raise into the GUI: report, keep the traceback for a bug report
         log = trainer.folder.write_error_log(traceback.format_exc()) if trainer.folder else None
         details = [f"traceback saved in {log}"] if log else []
-        yield logged(_failed(trainer, f"training failed: {type(exc).__name__}: {exc}", details))
+        message = f"training failed: {type(exc).__name__}: {exc}"
+        if trainer.group.distributed and _lost_a_rank(exc):
+            message = f"training stopped: another rank of this job ended (its message says why): {str(exc).splitlines()[0][:200]}"
+        yield logged(_failed(trainer, message, details))
     finally:
         trainer.close()
+
+
+def _lost_a_rank(exc: Exception) -> bool:
+    """A collective that failed because another process of the job is gone (NCCL or gloo)."""
+    import torch.distributed as dist
+
+    text = str(exc)
+    return isinstance(exc, dist.DistError) or "gloo" in text or "Connection reset by peer" in text
 
 
 def _failed(trainer: Trainer, message: str, details: list[str] | None = None) -> ev.Failed:

@@ -59,6 +59,9 @@ class TrainConfig:
     train_split: str = "train"
     val_split: str = "val"
     cache_dir: str | None = None  # decode cache; None: the default location, "": no cache
+    labels: str = (
+        "auto"  # "corrected" (saved corrections win), "original", or "auto": corrected when any exist
+    )
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -24,9 +24,16 @@ from typing import Any
 from segviewer.core import paths
 from segviewer.core.errors import UserError
 
+# The detail of the Failed event the other ranks end with when rank 0 reports the error for the job.
+REPORTED_BY_RANK_0 = "rank 0 reports this error for the whole job"
+
 # A paused run holds every rank in a collective: this bounds how long, and how long a lost rank
 # can keep the others waiting when no launcher notices it.
 COLLECTIVE_TIMEOUT = timedelta(hours=1)
+
+
+class RankZeroError(UserError):
+    """An error rank 0 ran into while deciding for every rank; the other ranks end with it too."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ class ProcessGroup:
             self._started = False
 
     def share(self, compute: Callable[[], Any]) -> Any:
-        """`compute()` on rank 0, its result on every rank; a UserError there is raised on every rank."""
+        """`compute()` on rank 0, its result on every rank; a UserError there is raised on every rank
+        (as RankZeroError on the others, which leave reporting it to rank 0)."""
         if not self.distributed:
             return compute()
         import torch.distributed as dist
@@ -120,8 +128,24 @@ class ProcessGroup:
         dist.broadcast_object_list(box, src=0)
         kind, value = box[0]
         if kind == "error":
-            raise UserError(value)
+            raise UserError(value) if self.ranks.is_main else RankZeroError(value)
         return value
+
+    def agree(self, error: str | None) -> None:
+        """Raise the first rank's error, if any rank had one, on every rank (rank 0 reports it)."""
+        if not self.distributed:
+            if error is not None:
+                raise UserError(error)
+            return
+        import torch.distributed as dist
+
+        errors: list = [None] * self.ranks.world_size
+        dist.all_gather_object(errors, error)
+        for rank, message in enumerate(errors):
+            if message is not None:
+                if not self.ranks.is_main:
+                    raise RankZeroError(message)
+                raise UserError(message if rank == 0 else f"rank {rank}: {message}")
 
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum of a few numbers over the ranks (float64)."""

@@ -41,6 +41,9 @@ class Trainer:
         self.cfg = cfg
         self.group = group or ProcessGroup()
         self.folder: RunFolder | None = None
+        # Set once the run folder is this run's: before, a refusal (say, a --resume that does not fit)
+        # leaves the folder, its status and its events.jsonl as they were.
+        self.started = False
         self.stopping = EarlyStopping(cfg.patience)
         self.rows: list[dict] = []
         self.start_epoch = 1
@@ -51,34 +54,43 @@ class Trainer:
 
     # --- set-up ------------------------------------------------------------------------------------
     def _setup(self) -> Iterator[ev.Event]:
+        from segviewer.core.corrections import corrections_used, labels_note
         from segviewer.core.datasets import open_dataset
         from segviewer.core.devices import autocast_dtype, set_threads
         from segviewer.core.pipeline import split_for_training
 
         cfg = self.cfg
-        check_config(cfg)
-        if cfg.train_crop is not None and not _pipeline_crops():
-            raise UserError(
-                "--train-crop needs random crops in the input pipeline, which this segviewer does not "
-                "have yet; train without --train-crop"
-            )
         ranks = self.group.ranks
-        self.device = self._device()
-        self.group.start(self.device.type)
+        self.group.start(_backend_device(cfg.device))
+        error = None
+        try:  # what each rank checks alone; then the ranks agree, so one of them reports it
+            check_config(cfg)
+            if cfg.train_crop is not None and not _pipeline_crops():
+                raise UserError(
+                    "--train-crop needs random crops in the input pipeline, which this segviewer does not "
+                    "have yet; train without --train-crop"
+                )
+            self.device = self._device()
+            dataset = open_dataset(cfg.root, cfg.scheme, labels=cfg.labels)
+            train_samples, val_samples, notes = split_for_training(
+                dataset, cfg.train_split, cfg.val_split, cfg.seed
+            )
+        except UserError as exc:
+            error = str(exc)
+        self.group.agree(error)
         set_threads(cfg.threads or ranks.default_threads())
         self.amp_dtype = autocast_dtype(self.device, cfg.amp)
         self.channels_last = self.device.type in ("cuda", "cpu")  # measured faster on both (README)
-        dataset = open_dataset(cfg.root, cfg.scheme)
+        note = labels_note(dataset, cfg.labels)
+        if note:
+            yield ev.Warning(note)
         self.scheme = dataset.scheme
-        train_samples, val_samples, notes = split_for_training(
-            dataset, cfg.train_split, cfg.val_split, cfg.seed
-        )
         for note in notes:
             yield ev.Warning(note)
+        start = self.group.share(self._load_init_checkpoint) if cfg.init_from else None
         path = self.group.share(lambda: str(RunFolder.create(cfg.out, cfg.model, cfg.resume).path))
         self.folder = RunFolder(path, writes=ranks.is_main)
         resume = self.group.share(self._load_resume_checkpoint) if cfg.resume else None
-        start = self.group.share(self._load_init_checkpoint) if cfg.init_from else None
         self._build_model(resume or start)
         if resume:
             self._restore(resume)
@@ -88,11 +100,13 @@ class Trainer:
             "scheme_name": self.scheme.name,
             "world_size": world,
             "global_batch_size": cfg.batch_size * world,
+            "corrections": corrections_used(dataset),
         }
         if start:
             record["init_from"] = start["path"]
         self.folder.write_config(cfg.to_json() | record)
         self.folder.write_status("running")
+        self.started = True
 
     def _device(self) -> torch.device:
         from segviewer.core.devices import resolve_device
@@ -464,7 +478,7 @@ class Trainer:
         self.group.close()
 
     def write_status(self, status: str, message: str = "") -> None:
-        if self.folder is not None:
+        if self.started:
             self.folder.write_status(status, message)
 
     # --- helpers -----------------------------------------------------------------------------------
@@ -567,6 +581,13 @@ def validate(
             if should_stop():
                 break
     return loss_sum, batches, cm
+
+
+def _backend_device(choice: str) -> str:
+    """The device type a distributed job communicates on ("cuda": NCCL, else gloo), decided before
+    the device itself is checked, so that every rank can report a problem with it in the same way."""
+    wants_cuda = (choice or "auto").lower() == "auto" or choice.lower().startswith("cuda")
+    return "cuda" if wants_cuda and torch.cuda.is_available() else "cpu"
 
 
 def _pipeline_crops() -> bool:

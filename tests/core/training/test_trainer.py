@@ -382,3 +382,12 @@ def test_checkpoints_of_earlier_versions_resume(demo, tmp_path):
     torch.save(ckpt, out / "last.pt")
     events = run(config(demo, out, epochs=2, resume=True))
     assert events[0].start_epoch == 2 and isinstance(events[-1], ev.Finished), events[-1]
+
+
+def test_a_refused_resume_leaves_the_run_as_it_was(demo, tmp_path):
+    out = tmp_path / "run"
+    run(config(demo, out, epochs=1))
+    before = {name: (out / name).read_bytes() for name in ("status.json", "events.jsonl", "metrics.csv")}
+    refused = run(config(demo, out, epochs=2, resume=True, input_size=(32, 48)))
+    assert kinds(refused) == ["Failed"] and "resume with --input-size 36x64" in refused[0].message
+    assert {name: (out / name).read_bytes() for name in before} == before
