@@ -9,7 +9,9 @@ Prints one JSON object:
 - switch: median ms from selecting the next 1280x720 sample to its picture painted with both the
   ground-truth and the (cached) prediction overlays drawn (side-by-side mode); "next_sample" is the
   usual case (the viewer prefetched the neighbour), "not_prefetched" decodes image and mask first;
-- lag: how late a 10 ms QTimer fires (p50/p99/max ms) when idle and while predictions run.
+- lag: how late a 10 ms QTimer fires (p50/p99/max ms) when idle and while predictions run;
+- first_start: with an empty data home (no demo set yet), seconds from the window shown to the first
+  demo sample on screen and browsable, and to the whole demo set listed (`--only first_start`).
 """
 
 from __future__ import annotations
@@ -295,6 +297,45 @@ def bench_switch_and_lag(samples: int, rounds: int) -> dict:
     }
 
 
+def child_first_start() -> None:
+    """The window on a first start: the demo set is drawn while the list grows."""
+    from segviewer.gui.app import create_main_window, ensure_app, show_window
+
+    app = ensure_app()
+    window = create_main_window(None, demo=False)
+    marks: dict[str, float] = {}
+    window.viewer.frame_shown.connect(
+        lambda: (
+            marks.setdefault("first_sample_s", time.perf_counter() - t0)
+            if window.viewer.current_sample() is not None
+            else None
+        )
+    )
+    window.dataset_opened.connect(lambda _ds: marks.setdefault("all_listed_s", time.perf_counter() - t0))
+    t0 = time.perf_counter()
+    window.open_demo()  # as app.run does
+    show_window(window)
+    pump(app, 600, until=lambda: "all_listed_s" in marks)
+    marks["samples"] = sum(len(s) for s in window.dataset.splits.values()) if window.dataset else 0
+    window.shutdown()
+    print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in marks.items()}))
+
+
+def bench_first_start() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, SEGVIEWER_DATA_HOME=f"{tmp}/data", SEGVIEWER_SETTINGS_DIR=f"{tmp}/settings")
+        env["SEGVIEWER_CACHE_DIR"] = f"{tmp}/cache"
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        out = subprocess.run(
+            [sys.executable, __file__, "--child-first-start"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return {"first_start": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -306,7 +347,11 @@ def main() -> None:
     parser.add_argument("--no-scroll", action="store_true")
     parser.add_argument("--child-open", nargs=2, metavar=("ROOT", "T0"), help=argparse.SUPPRESS)
     parser.add_argument("--scroll", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child-first-start", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_first_start:
+        child_first_start()
+        return
     if args.child_open:
         child_open(args.child_open[0], float(args.child_open[1]), args.scroll)
         return
@@ -316,6 +361,8 @@ def main() -> None:
         result.update(bench_open(args.count, not args.no_scroll))
     if parts & {"switch", "lag"}:
         result.update(bench_switch_and_lag(args.samples, args.rounds))
+    if "first_start" in parts:
+        result.update(bench_first_start())
     print(json.dumps(result))
 
 

@@ -1,11 +1,17 @@
-"""Inference latency per image for each model: median milliseconds of a batch-1 forward pass.
+"""Inference latency per image with each backend, PyTorch and onnxruntime, side by side.
 
-Eval mode under torch.inference_mode, random input of the given size (default 720x1280, a BDD100K
-frame), after `--warmup` untimed passes. On CUDA the model runs channels_last (on CPU only with
---channels-last) and, with --amp, under autocast (bfloat16 where supported). Prints one JSON object:
-{"device", "threads", "size": [h, w], "models": {name: {"ms_median", "ms_min", "gflops", "repeats"}}}
+For each model a checkpoint of freshly initialised weights is made at the measured size (default
+720x1280, a BDD100K frame) and exported to ONNX (static, as `segviewer export` does by default).
+Both backends then predict the same random 1280x720 image through `Predictor.predict`, the call the
+CLI and the viewer make (normalisation, forward, softmax and argmax included), batch 1, after
+`--warmup` untimed calls. With `--images DIR`, the masks of both backends are also compared on up to
+`--limit` real images (a dynamic export, input size `--agreement-size`), after making the weights
+predict more than one class. Prints one JSON object:
+{"device", "threads", "size", "torch", "onnxruntime",
+ "models": {name: {"gflops", "torch": {"ms_median", "ms_min"}, "onnxruntime": {"ms_median", "ms_min",
+ "export_s"}, "onnxruntime_speedup", "mask_agreement"?}}}
 
-    .venv/bin/python benchmarks/inference_latency.py --models ulite segnet-basic --repeats 5 --threads 2
+    .venv/bin/python benchmarks/inference_latency.py --models ulite segnet-basic --repeats 3 --threads 2
 """
 
 from __future__ import annotations
@@ -14,14 +20,26 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
+import onnxruntime  # noqa: E402
 import torch  # noqa: E402
 
+from segviewer.core.checkpoint import make_checkpoint, save_checkpoint  # noqa: E402
+from segviewer.core.datasets import list_images  # noqa: E402
+from segviewer.core.imageio import read_image  # noqa: E402
+from segviewer.core.labels import get_scheme  # noqa: E402
 from segviewer.core.models import MODELS, build_model, gflops  # noqa: E402
+from segviewer.core.onnx_export import export_onnx  # noqa: E402
+from segviewer.core.pipeline import normalize_tf, resize_image  # noqa: E402
+from segviewer.core.predict import Predictor  # noqa: E402
+
+SCHEME = get_scheme("bdd100k")  # 19 classes
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -29,67 +47,83 @@ def parse_size(text: str) -> tuple[int, int]:
     return h, w
 
 
-def measure(name: str, args: argparse.Namespace, device: torch.device) -> dict:
-    h, w = args.size
-    torch.manual_seed(0)
-    model = build_model(name, args.classes).eval()
-    cost = gflops(model, h, w)
-    model = model.to(device)
-    x = torch.randn(1, 3, h, w, device=device)
-    if channels_last(args, device):
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    amp = args.amp and device.type == "cuda"
-    dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
+def timed(predictor: Predictor, image: np.ndarray, args: argparse.Namespace) -> dict:
     times = []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=amp):
-        for i in range(args.warmup + args.repeats):
-            _sync(device)
-            t0 = time.perf_counter()
-            model(x)
-            _sync(device)
-            if i >= args.warmup:
-                times.append((time.perf_counter() - t0) * 1000)
-    return {
-        "ms_median": round(statistics.median(times), 2),
-        "ms_min": round(min(times), 2),
-        "gflops": round(cost, 2),
-        "repeats": args.repeats,
-    }
+    for i in range(args.warmup + args.repeats):
+        t0 = time.perf_counter()
+        predictor.predict(image)
+        if i >= args.warmup:
+            times.append((time.perf_counter() - t0) * 1000)
+    return {"ms_median": round(statistics.median(times), 1), "ms_min": round(min(times), 1)}
 
 
-def channels_last(args: argparse.Namespace, device: torch.device) -> bool:
-    return device.type == "cuda" or args.channels_last
+def measure(name: str, args: argparse.Namespace, folder: Path) -> dict:
+    torch.manual_seed(0)
+    model = build_model(name, SCHEME.num_classes).eval()
+    ckpt = save_checkpoint(folder / f"{name}.pt", make_checkpoint(model, SCHEME, args.size, 0, None))
+    t0 = time.perf_counter()
+    model_file = export_onnx(ckpt, folder / f"{name}.onnx")
+    export_s = time.perf_counter() - t0
+    image = np.random.default_rng(0).integers(0, 256, (*args.size, 3), np.uint8)
+    result = {"gflops": round(gflops(model, *args.size), 2)}
+    result["torch"] = timed(Predictor.from_checkpoint(ckpt, args.device, args.threads), image, args)
+    onnx_predictor = Predictor.from_onnx(model_file, args.device, args.threads)
+    result["onnxruntime"] = timed(onnx_predictor, image, args) | {"export_s": round(export_s, 1)}
+    result["onnxruntime_speedup"] = round(
+        result["torch"]["ms_median"] / result["onnxruntime"]["ms_median"], 2
+    )
+    if args.images:
+        result["mask_agreement"] = agreement(name, args, folder)
+    return result
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+def agreement(name: str, args: argparse.Namespace, folder: Path) -> float:
+    """Share of equal mask pixels of both backends on real images, with weights that vary by pixel."""
+    torch.manual_seed(1)
+    model = build_model(name, SCHEME.num_classes)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = None  # running statistics = the average over the passes below
+    images = [read_image(p) for p in list_images(Path(args.images))[: args.limit]]
+    h, w = args.agreement_size
+    with torch.no_grad():
+        batch = np.stack([resize_image(im, (h, w)) for im in images[:2]])
+        model.train()(normalize_tf(torch.from_numpy(batch)))
+        model.classifier.bias.zero_()  # freshly initialised, one class would win everywhere
+        model.classifier.weight.normal_(0.0, 1.0)
+    ckpt = save_checkpoint(folder / f"{name}-real.pt", make_checkpoint(model.eval(), SCHEME, (h, w), 0, None))
+    model_file = export_onnx(ckpt, folder / f"{name}-real.onnx", dynamic=True)
+    torch_predictor = Predictor.from_checkpoint(ckpt, args.device, args.threads)
+    onnx_predictor = Predictor.from_onnx(model_file, args.device, args.threads)
+    equal = total = 0
+    for image in images:
+        a, b = torch_predictor.predict(image)[0], onnx_predictor.predict(image)[0]
+        equal, total = equal + int((a == b).sum()), total + a.size
+    return round(equal / total, 6)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     p.add_argument("--size", type=parse_size, default=(720, 1280), metavar="HxW")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: PyTorch's choice)")
-    p.add_argument("--classes", type=int, default=19)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--amp", action="store_true", help="autocast on CUDA")
-    p.add_argument("--channels-last", action="store_true", help="channels_last on CPU too (always on CUDA)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of both backends (default: all)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (onnxruntime: with its CUDA provider)")
+    p.add_argument("--images", metavar="DIR", help="real images for the mask agreement of both backends")
+    p.add_argument("--limit", type=int, default=5, help="images from --images (default 5)")
+    p.add_argument("--agreement-size", type=parse_size, default=(360, 480), metavar="HxW")
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {name: measure(name, args, Path(tmp)) for name in args.models}
     device = torch.device(args.device)
     result = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "threads": torch.get_num_threads(),
+        "threads": args.threads or torch.get_num_threads(),
         "size": list(args.size),
-        "amp": bool(args.amp and device.type == "cuda"),
-        "channels_last": channels_last(args, device),
         "torch": torch.__version__,
-        "models": {name: measure(name, args, device) for name in args.models},
+        "onnxruntime": onnxruntime.__version__,
+        "models": models,
     }
     print(json.dumps(result))
 

@@ -1,13 +1,13 @@
-"""How late the Qt event loop gets while U-Lite trains in the background (the window must not freeze).
+"""How late the Qt event loop gets while U-Lite trains from the GUI, and what the GUI costs training.
 
-A 10 ms QTimer records how late each tick fires while a training run goes through the GUI's runner
-(thread or spawned process), optionally inside the full training pane (curves, table, log redraws).
-Prints one JSON object:
-{"runner", "threads", "ticks", "lag_ms": {"p50", "p99", "max"}, "images_per_s", ...}
+A 10 ms QTimer records how late each tick fires while a run goes through the training pane (its
+child process `segviewer train --events jsonl --low-priority`, curves, table and log redraws). Then
+the same configuration trains through `segviewer train --events jsonl` with no window, for the same
+time, in the same run of this script. Prints one JSON object:
+{"ticks", "lag_ms": {"p50", "p99", "max"}, "images_per_s", "headless_images_per_s", "ratio", ...}
 
-    .venv/bin/python benchmarks/ui_latency.py --runner thread            # cores-1 torch threads
-    .venv/bin/python benchmarks/ui_latency.py --runner thread --threads 2
-    .venv/bin/python benchmarks/ui_latency.py --runner process --pane
+    .venv/bin/python benchmarks/ui_latency.py --pane
+    .venv/bin/python benchmarks/ui_latency.py --pane --seconds 60 --threads 1
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import ctypes
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +26,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 if sys.version_info < (3, 12):  # PySide6 6.12 on CPython 3.11 drops a reference to None per void call
     for _obj in (None, True, False):
@@ -44,89 +46,120 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def images_per_s(batches: list[tuple[float, int]]) -> float | None:
+    """Steady throughput: the first fifth of the batches (warm-up, decode cache filling) is left out."""
+    if len(batches) <= 10:
+        return None
+    skip = len(batches) // 5
+    span = batches[-1][0] - batches[skip][0]
+    return sum(n for _, n in batches[skip + 1 :]) / span if span > 0 else None
+
+
+def headless(cfg: dict, seconds: float, low_priority: bool) -> tuple[float | None, str | None]:
+    """The same run through `segviewer train --events jsonl` (no window) for `seconds` of batches.
+
+    `low_priority`: exactly the pane's command line (`--low-priority` too), so that on a machine
+    shared with other work the ratio measures the window, not the scheduling priority.
+    """
+    from segviewer.core import events as ev
+    from segviewer.core.train_command import child_command
+
+    argv = child_command(cfg)
+    if not low_priority:
+        argv.remove("--low-priority")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    child = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    batches: list[tuple[float, int]] = []
+    first, failed = None, None
+    for line in child.stdout:
+        event = ev.from_json_line(line)
+        if isinstance(event, ev.Batch):
+            now = time.perf_counter()
+            first = first or now
+            batches.append((now, cfg["batch_size"]))
+            if now - first >= seconds and child.stdin is not None:
+                child.stdin.write("stop\n")
+                child.stdin.flush()
+                child.stdin.close()
+                child.stdin = None
+        elif isinstance(event, ev.Failed):
+            failed = event.message
+    child.wait()
+    return images_per_s(batches), failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runner", choices=["thread", "process"], default="thread")
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch threads (default: the runner's choice)"
-    )
-    parser.add_argument("--seconds", type=float, default=40.0, help="how long to train")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--seconds", type=float, default=40.0, help="how long to train (each way)")
     parser.add_argument("--count", type=int, default=60, help="demo samples to generate")
     parser.add_argument("--size", type=parse_size, default=(180, 320), help="demo image size HxW")
     parser.add_argument("--input-size", type=parse_size, default=(180, 320))
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--pane", action="store_true", help="train through the full TrainingPane")
-    parser.add_argument("--switch-interval-ms", type=float, default=None, help="sys.setswitchinterval")
+    parser.add_argument(
+        "--pane", action="store_true", help="train through the full TrainingPane (the only way)"
+    )
+    parser.add_argument("--no-headless", action="store_true", help="skip the run without a window")
+    parser.add_argument(
+        "--headless-normal-priority",
+        action="store_true",
+        help="run the headless comparison without --low-priority (the pane's child always has it)",
+    )
     args = parser.parse_args(argv)
-    if args.switch_interval_ms:
-        sys.setswitchinterval(args.switch_interval_ms / 1000)
 
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
+    from segviewer.core import events as ev
     from segviewer.core.demo import generate_demo
-    from segviewer.gui.training_runner import create_runner, preload_training_modules
-
-    preload_training_modules()
-    from segviewer.core.training import TrainConfig
+    from segviewer.gui.panes.training_pane import TrainingPane
 
     tmp = Path(tempfile.mkdtemp(prefix="segviewer-ui-latency-"))
+    os.environ.setdefault("SEGVIEWER_SETTINGS_DIR", str(tmp / "settings"))
+    os.environ["SEGVIEWER_CACHE_DIR"] = str(tmp / "cache")
+    os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     root = generate_demo(tmp / "demo", count=args.count, size=args.size, seed=0)
-    cfg = TrainConfig(
-        root=str(root),
-        model="ulite",
-        epochs=1000,
-        batch_size=args.batch_size,
-        input_size=args.input_size,
-        patience=0,
-        out=str(tmp / "run"),
-        threads=args.threads,
-        cache_dir=str(tmp / "cache"),
-        seed=0,
-    )
+    overrides = {
+        "model": "ulite",
+        "epochs": 1000,
+        "batch_size": args.batch_size,
+        "input_size": tuple(args.input_size),
+        "patience": 0,
+        "threads": args.threads,
+        "seed": 0,
+    }
 
     batches: list[tuple[float, int]] = []
     result: dict = {}
 
     def on_event(event) -> None:
-        name = type(event).__name__
-        if name == "Started":
+        if isinstance(event, ev.Started):
             result["device"] = event.device
             result["steps_per_epoch"] = event.steps_per_epoch
-        elif name == "Batch":
+            result["run_dir"] = event.run_dir
+        elif isinstance(event, ev.Batch):
             batches.append((time.perf_counter(), args.batch_size))
-        elif name == "Failed":
+            if batches[-1][0] - batches[0][0] >= args.seconds:
+                pane.stop_training()
+        elif isinstance(event, ev.Failed):
             result["failed"] = event.message
 
-    if args.pane:
-        from segviewer.gui.panes.training_pane import TrainingPane
-
-        os.environ.setdefault("SEGVIEWER_SETTINGS_DIR", str(tmp / "settings"))
-        pane = TrainingPane(runner_kind=args.runner)
-        pane.resize(560, 900)
-        pane.show()
-        pane.set_dataset(root, None)
-        pane.config_overrides = {k: v for k, v in cfg.to_json().items() if k not in ("root", "out")}
-        pane.config_overrides["input_size"] = tuple(args.input_size)
-        runner = pane.runner
-        runner.event_received.connect(on_event)
-        start = pane.start_training
-    else:
-        runner = create_runner(args.runner)
-        runner.event_received.connect(on_event)
-
-        def start() -> None:
-            runner.start(cfg)
+    pane = TrainingPane()
+    pane.resize(560, 900)
+    pane.show()
+    pane.set_dataset(root, None)
+    pane.config_overrides = overrides
+    pane.event_received.connect(on_event)
 
     lags: list[float] = []
     spikes: list[tuple[float, float]] = []  # (seconds since start, lag ms) of ticks over 30 ms
     last = [0.0]
-    measuring = [False]
+    t_begin = [0.0]
 
     def tick() -> None:
         now = time.perf_counter()
-        if measuring[0] and last[0]:
+        if last[0]:
             lag = max(0.0, now - last[0] - 0.010) * 1000
             lags.append(lag)
             if lag > 30:
@@ -137,39 +170,30 @@ def main(argv: list[str] | None = None) -> int:
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.setInterval(10)
     timer.timeout.connect(tick)
-    timer.start()
-
-    t_begin = [0.0]
-    modules_before: set[str] = set()
 
     def begin() -> None:
-        modules_before.update(sys.modules)
         t_begin[0] = time.perf_counter()
-        measuring[0] = True
-        last[0] = 0.0
-        result["threads_effective"] = getattr(runner.prepare_config(cfg), "threads", None)
-        start()
-        QTimer.singleShot(int(args.seconds * 1000), runner.stop)
+        timer.start()
+        if not pane.start_training():
+            result["failed"] = pane.view.status_label.text()
+            app.quit()
 
-    runner.finished.connect(app.quit)
-    QTimer.singleShot(200, begin)
-    t0 = time.perf_counter()
+    pane.run_ended.connect(app.quit)
+    QTimer.singleShot(500, begin)  # after the form has loaded its choices
     app.exec()
-    elapsed = time.perf_counter() - t0
-    measuring[0] = False
+    timer.stop()
+    elapsed = time.perf_counter() - t_begin[0]
 
-    images_per_s = None
-    if len(batches) > 10:
-        skip = len(batches) // 5  # leave out the warm-up (first epoch decodes; caches fill)
-        span = batches[-1][0] - batches[skip][0]
-        images_per_s = sum(n for _, n in batches[skip + 1 :]) / span if span > 0 else None
-    threads = args.threads if args.threads else result.get("threads_effective")
+    gui_rate = images_per_s(batches)
+    headless_rate, headless_failed = (None, None)
+    if not args.no_headless and "failed" not in result:
+        cfg = dict(pane.form.values(), **overrides, root=str(root), out=str(tmp / "headless"))
+        headless_rate, headless_failed = headless(cfg, args.seconds, not args.headless_normal_priority)
     print(
         json.dumps(
             {
-                "runner": args.runner,
-                "threads": threads,
-                "pane": args.pane,
+                "threads": args.threads,
+                "pane": True,
                 "cores": os.cpu_count(),
                 "ticks": len(lags),
                 "lag_ms": {
@@ -177,17 +201,17 @@ def main(argv: list[str] | None = None) -> int:
                     "p99": round(percentile(lags, 99), 2),
                     "max": round(max(lags), 2) if lags else None,
                 },
-                "images_per_s": round(images_per_s, 2) if images_per_s else None,
+                "images_per_s": round(gui_rate, 2) if gui_rate else None,
+                "headless_images_per_s": round(headless_rate, 2) if headless_rate else None,
+                "ratio": round(gui_rate / headless_rate, 3) if gui_rate and headless_rate else None,
+                "headless_low_priority": not args.headless_normal_priority,
                 "batches": len(batches),
                 "seconds": round(elapsed, 1),
                 "device": result.get("device"),
                 "input_size": list(args.input_size),
                 "batch_size": args.batch_size,
-                "failed": result.get("failed"),
+                "failed": result.get("failed") or headless_failed,
                 "spikes_over_30ms": spikes[:20],
-                "modules_imported_during_run": sorted(
-                    m for m in set(sys.modules) - modules_before if "." not in m
-                )[:30],
             }
         )
     )

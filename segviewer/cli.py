@@ -24,6 +24,7 @@ COMMANDS = [
     "compare",
     "review",
     "export_corrections",
+    "export",
 ]
 
 

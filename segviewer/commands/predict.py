@@ -1,4 +1,4 @@
-"""`segviewer predict`: masks for images and videos with a trained checkpoint, written beside nothing the user owns.
+"""`segviewer predict`: masks for images and videos with a trained checkpoint or an exported ONNX model.
 
 For each input image <stem>.<ext> it writes <stem>.png (8-bit training ids at the image's size) into
 --out, and with --colormap / --overlay also <stem>_color.png and <stem>_overlay.png (50% blend).
@@ -21,12 +21,15 @@ from segviewer.commands.progress import ProgressBar
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "predict",
-        help="predict masks for images or videos with a trained checkpoint",
+        help="predict masks for images or videos with a trained checkpoint or an ONNX model",
         description="Predict a mask for each image (files, or every image directly inside a folder) and save "
         "it as an 8-bit PNG of training ids at the image's original size. Video files (.mp4, .avi, .mov, "
         "...) are predicted frame by frame; with --video the overlay is written as a video.",
     )
-    p.add_argument("checkpoint", help="checkpoint file (best.pt) or run folder")
+    p.add_argument(
+        "checkpoint",
+        help="checkpoint file (best.pt), run folder, or ONNX file from `segviewer export` (needs onnxruntime)",
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders of images, video files")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the predicted masks")
     p.add_argument(
@@ -65,16 +68,9 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
     return files, problems
 
 
-def load_predictor(checkpoint: str, device: str):
-    """The one place this command loads a model (a checkpoint file or a run folder)."""
-    from segviewer.core.evaluation import resolve_checkpoint
-    from segviewer.core.predict import Predictor
-
-    return Predictor.from_checkpoint(resolve_checkpoint(checkpoint), device=device)
-
-
 def run(args: argparse.Namespace) -> int:
     from segviewer.core.errors import UserError
+    from segviewer.core.predict import load_predictor
     from segviewer.core.video import is_video
 
     files, problems = collect_inputs(args.inputs)
@@ -84,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     images = [p for p in files if not is_video(p)]
     if args.video and not videos:
         raise UserError("--video applies to video inputs (.mp4, .avi, .mov, ...); none was given")
-    predictor = load_predictor(args.checkpoint, args.device)
+    predictor = load_predictor(args.checkpoint, device=args.device)
     out = Path(args.out).expanduser()
     inputs = {p.resolve() for p in files}
     used: dict[str, Path] = {}

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from segviewer.core import paths
 from segviewer.core.errors import UserError
+from segviewer.gui import background
 from segviewer.gui import settings as prefs
 from segviewer.gui.main_window import MainWindow
 from segviewer.gui.qt_platform import startup_problem
@@ -88,13 +89,13 @@ def configure_logging() -> Path | None:
 
 
 def install_excepthook(window: Callable[[], MainWindow | None]) -> None:
-    """Uncaught exceptions are logged (stderr + log file) and summed up in the status bar; the app goes on."""
+    """Uncaught exceptions are logged (stderr + log file) and summed up in the status bar; the app goes on.
 
-    def hook(exc_type: type[BaseException], exc: BaseException, tb) -> None:  # noqa: ANN001
-        if issubclass(exc_type, KeyboardInterrupt):
-            sys.__excepthook__(exc_type, exc, tb)
-            return
-        log.error("uncaught exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)).rstrip())
+    The status bar is only touched on the UI thread: an exception raised on another thread is
+    handed to the event loop first.
+    """
+
+    def tell(exc: BaseException) -> None:
         win = window()
         if win is None:
             return
@@ -106,8 +107,19 @@ def install_excepthook(window: Callable[[], MainWindow | None]) -> None:
                 f"Something went wrong, but you can keep working. Details were saved to {where}.", 20000
             )
 
+    def hook(exc_type: type[BaseException], exc: BaseException, tb) -> None:  # noqa: ANN001
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        log.error("uncaught exception:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)).rstrip())
+        if threading.current_thread() is threading.main_thread():
+            tell(exc)
+        else:
+            background.event_loop().call_soon_threadsafe(tell, exc)
+
     sys.excepthook = hook
     threading.excepthook = lambda args: hook(args.exc_type, args.exc_value, args.exc_traceback)
+    background.on_failure(tell)
 
 
 def run(root: Path | str | None = None, scheme: str | None = None) -> int:
@@ -121,11 +133,19 @@ def run(root: Path | str | None = None, scheme: str | None = None) -> int:
     ticker = QTimer(interval=250)
     ticker.timeout.connect(lambda: None)
     ticker.start()
-    window.show()
-    QTimer.singleShot(
-        0, window.install_panes
-    )  # after the first paint: the window shows in well under a second
+    show_window(window)
     return int(app.exec())
+
+
+PANES_AT_THE_LATEST_MS = 2000
+
+
+def show_window(window: MainWindow) -> None:
+    """Show the window; the heavier panes (about a second to build) follow once the first sample is on
+    screen, or after two seconds, so that neither the window nor the first picture waits for them."""
+    window.show()
+    window.viewer.sample_shown.connect(lambda _sample: QTimer.singleShot(0, window.install_panes))
+    QTimer.singleShot(PANES_AT_THE_LATEST_MS, window.install_panes)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,23 +1,27 @@
 """The main window: wires the data set pane, the viewer and the model together; no domain logic here.
 
-Hooks for panes added later (training, augmentation, evaluation):
-- `add_pane(title, widget, area)` docks a widget and lists it in the View menu (right-side panes tab).
-- `dataset`, `dataset_opened(Dataset)`, `current_sample()`, `sample_changed(Sample)`, `viewer`
-  (`viewer.current_image()`, `viewer.current_mask()`), `open_sample(split, name, mode)`.
-- `load_checkpoint(path)`, `model_loaded(str)`, `refresh_prediction()`.
-- `add_close_check(fn)`: `fn(window) -> bool` runs before closing; False keeps the window open.
-- `show_status(text)`.
+What the user looks at lives in `window.session` (core/session.py): subscribe to its events
+(`window.session.events.mode.connect(...)`) and change it through its methods, never through a widget.
+
+Adding to the window:
+- a pane: `window.add_pane(title, widget, area)` docks it and lists it in View › Panes (right-side
+  panes share one tabbed area); `window.add_shutdown(pane.shutdown)` ends its background work.
+- a menu action: `menus.add_action(window, window.menus.file, "Text…", slot, "Ctrl+K")`.
+- a layer over the picture: `window.viewer.view.add_layer(item)` (a QGraphicsItem in image pixels).
+Other hooks: `dataset`, `dataset_opened(Dataset)`, `current_sample()`, `sample_changed(Sample)`,
+`viewer` (`current_image()`, `current_mask()`), `open_sample(split, name, mode)`,
+`load_checkpoint(path)`, `model_loaded(str)`, `refresh_prediction()`, `show_status(text)`, and
+`add_close_check(fn)`: `fn(window) -> bool` asks before closing; False keeps the window open.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -30,18 +34,22 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer import __version__
+from segviewer.core import paths
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
+from segviewer.core.session import Session
+from segviewer.gui import background
 from segviewer.gui import settings as prefs
 from segviewer.gui.menus import build_menus
 from segviewer.gui.panes.dataset_pane import DatasetPane
 from segviewer.gui.panes.viewer_pane import ViewerPane
 from segviewer.gui.prediction import PredictionService
 from segviewer.gui.shortcuts import ShortcutsDialog
-from segviewer.gui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 Area = Qt.DockWidgetArea
+FIRST_START_SHARE = 0.9  # of the screen, on first start
+LEFT_SHARE, RIGHT_SHARE = 0.18, 0.27  # of the window: data set list + legend, and the right-side panes
 
 
 class MainWindow(QMainWindow):
@@ -49,17 +57,20 @@ class MainWindow(QMainWindow):
     dataset_failed = Signal(str)
     sample_changed = Signal(object)  # Sample
     model_loaded = Signal(str)  # checkpoint path
-    _demo_progress = Signal(int, int)
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings or prefs.make_settings()
-        self.dataset: Dataset | None = None
-        self.scheme_name: str | None = None
-        self._open_request = 0
+        self.session = Session(
+            opacity=prefs.read_int(self.settings, "view/opacity", 50) / 100,
+            colorblind=prefs.read_bool(self.settings, "view/colorblind", False),
+        )
+        self._opening = background.Latest()
+        self._growing = background.Latest()  # listings of the demo set while it is drawn
         self._close_checks: list[Callable[[QWidget], bool]] = []
+        self._shutdowns: list[Callable[[], None]] = []
         self._restored = False
-        self._stopping = threading.Event()
+        self._closed = False
         self.training_pane: Any = None
         self.augment_pane: Any = None
         self.evaluation_pane: Any = None
@@ -67,27 +78,26 @@ class MainWindow(QMainWindow):
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
 
         self.predictions = PredictionService(parent=self)
-        self.viewer = ViewerPane(self.predictions)
+        self.viewer = ViewerPane(self.predictions, self.session)
         self.setCentralWidget(self.viewer)
         self.dataset_pane = DatasetPane()
-        self.dataset_pane.setMinimumWidth(250)
+        self.dataset_pane.setMinimumWidth(220)
         self._build_status_bar()
-        build_menus(self)
+        self.menus = build_menus(self)
         self.dataset_dock = self.add_pane("Data set", self.dataset_pane, Area.LeftDockWidgetArea)
+        self.legend_dock = self.add_pane("Classes", self.viewer.legend, Area.LeftDockWidgetArea)
+        self.splitDockWidget(self.dataset_dock, self.legend_dock, Qt.Orientation.Vertical)
 
         self.dataset_pane.sample_selected.connect(self._on_sample_selected)
+        self.dataset_pane.split_changed.connect(lambda split: setattr(self.session, "split", split or None))
         self.viewer.status_message.connect(self.show_status)
         self.viewer.sample_shown.connect(self._prefetch_neighbours)
         self.viewer.hover_text_changed.connect(self.hover_label.setText)
-        self.viewer.mode_changed.connect(self._on_mode_changed)
-        self.viewer.legend.colorblind_toggled.connect(self.colorblind_action.setChecked)
         self.predictions.model_changed.connect(self._on_model_changed)
         self.predictions.load_failed.connect(lambda msg: self._warn("Cannot load checkpoint", msg))
         self.predictions.loading_changed.connect(
             lambda busy: self._set_busy("Loading the model…" if busy else None)
         )
-        self._demo_progress.connect(self._on_demo_progress)
-        self._apply_view_settings()
 
     # --- building ------------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -123,8 +133,15 @@ class MainWindow(QMainWindow):
         if area == Area.RightDockWidgetArea and existing:
             self.tabifyDockWidget(existing[0], dock)
             existing[0].raise_()  # the first right-side pane stays in front
-        self.panes_menu.addAction(dock.toggleViewAction())
+        self.menus.panes.addAction(dock.toggleViewAction())
         return dock
+
+    def show_pane(self, widget: QWidget) -> None:
+        """Bring the dock holding `widget` to the front (and back on screen if it was closed)."""
+        for dock in self.findChildren(QDockWidget):
+            if dock.widget() is widget:
+                dock.show()
+                dock.raise_()
 
     def install_panes(self) -> None:
         """Dock the training, augmentation and evaluation panes and connect them to each other.
@@ -136,12 +153,14 @@ class MainWindow(QMainWindow):
         from segviewer.gui.panes.augment_pane import install_augment_pane
         from segviewer.gui.panes.evaluation_pane import install_evaluation_pane
         from segviewer.gui.panes.player import install_player_pane
+        from segviewer.gui.panes.review_pane import install_review_pane
         from segviewer.gui.panes.training_pane import install_training_pane
 
         self.training_pane = install_training_pane(self)
         self.augment_pane = install_augment_pane(self)
         self.evaluation_pane = install_evaluation_pane(self)
         self.player_pane = install_player_pane(self)
+        self.review_pane = install_review_pane(self)
         form = self.training_pane.form
         self.augment_pane.preset_saved.connect(form.add_augment_preset)
         form.runs_folder_changed.connect(self.evaluation_pane.set_runs_folder)
@@ -154,9 +173,15 @@ class MainWindow(QMainWindow):
             docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
             if docks:
                 docks[0].raise_()
+                self.resizeDocks(docks, [round(RIGHT_SHARE * self.width())], Qt.Orientation.Horizontal)
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
+        """`check(window) -> bool` asks the user before closing (e.g. during training); False keeps it open."""
         self._close_checks.append(check)
+
+    def add_shutdown(self, stop: Callable[[], None]) -> None:
+        """`stop()` ends a pane's background work when the window closes (after every close check)."""
+        self._shutdowns.append(stop)
 
     # --- data sets -----------------------------------------------------------------------------
     def choose_dataset(self) -> None:
@@ -170,14 +195,16 @@ class MainWindow(QMainWindow):
         from segviewer.core.datasets import open_dataset
 
         root = Path(root)
-        self._open_request += 1
-        request = self._open_request
         self._set_busy(f"Opening {root.name}…")
-        run_in_background(
-            lambda: open_dataset(root, scheme),
-            lambda ds: self._on_dataset_listed(request, ds, scheme),
-            lambda exc: self._on_dataset_failed(request, root, exc),
-        )
+        self._opening.start(self._open(root, scheme, open_dataset))
+
+    async def _open(self, root: Path, scheme: str | None, open_dataset: Callable[..., Dataset]) -> None:
+        try:
+            dataset = await self._opening.run(open_dataset, root, scheme)
+        except Exception as exc:  # noqa: BLE001 - a message box naming the folder
+            self._on_dataset_failed(root, exc)
+        else:
+            self._on_dataset_listed(dataset, scheme)
 
     def open_demo(self) -> None:
         """Open the built-in demo set, generating it first (once) with progress in the status bar."""
@@ -188,17 +215,53 @@ class MainWindow(QMainWindow):
                 "The built-in demo data set is not part of this installation; use File › Open data set."
             )
             return
-        self._set_busy("Creating the demo data set (first run only)…", maximum=0)
+        self._set_busy("Drawing the demo data set (first start only)…", maximum=0)
         if self.dataset is None:
             self.viewer.show_message(
-                "Creating the demo data set of street scenes…\n(only the first time; it takes a few seconds)"
+                "Drawing the demo data set of street scenes (first start only)…\n"
+                "The first samples appear in a few seconds; the rest join the list as they are drawn."
             )
-        stop = self._stopping.is_set
-        run_in_background(
-            lambda: demo.ensure_demo(progress=self._demo_progress.emit, should_stop=stop),
-            self.open_dataset,
-            self._on_demo_failed,
-        )
+        background.spawn(self._create_demo(demo.ensure_demo, paths.demo_dir()))
+
+    async def _create_demo(self, ensure_demo: Callable[..., Path], target: Path) -> None:
+        """Draw the demo set into `target`, listing what is there while it grows, then open it."""
+        from segviewer.core.datasets import open_dataset
+
+        listed = [0]
+
+        def progress(done: int, total: int) -> None:
+            self._on_demo_progress(done, total)
+            growing = self.dataset is None or self.dataset.root == target
+            if growing and done > listed[0] and not self._growing.busy:
+                listed[0] = done
+                self._growing.start(self._list_growing(open_dataset, target))
+
+        try:
+            root = await background.call_with_progress(
+                lambda report, stop: ensure_demo(target, progress=report, should_stop=stop), progress
+            )
+        except Exception as exc:  # noqa: BLE001 - a message box, never a crash
+            self._set_busy(None)
+            self._warn("Cannot create the demo data set", _message(exc, "demo data"))
+        else:
+            self._growing.cancel()
+            self.open_dataset(root)
+
+    async def _list_growing(self, open_dataset: Callable[..., Dataset], target: Path) -> None:
+        try:
+            dataset = await self._growing.run(open_dataset, target, None)
+        except Exception:  # noqa: BLE001 - nothing listable yet: the next scene tries again
+            return
+        if self.dataset is None or self.dataset.root == target:
+            self._on_dataset_listed(dataset, None, announce=False)
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.session.dataset
+
+    @property
+    def scheme_name(self) -> str | None:
+        return self.session.scheme_name
 
     def current_sample(self) -> Sample | None:
         return self.viewer.current_sample()
@@ -214,15 +277,24 @@ class MainWindow(QMainWindow):
             self.viewer.set_mode(mode)
         return self.dataset_pane.select_sample(name)
 
-    def _on_dataset_listed(self, request: int, dataset: Dataset, scheme: str | None) -> None:
-        if request != self._open_request:
-            return  # a newer request superseded this one
+    def _on_dataset_listed(self, dataset: Dataset, scheme: str | None, announce: bool = True) -> None:
+        """Show a listed data set; the same folder again keeps the split and sample (it grew).
+
+        `announce=False` while the demo set is still being drawn: no status, no `dataset_opened` yet.
+        """
+        old = self.dataset
+        if old is not None and old.root == dataset.root and scheme == self.scheme_name:
+            self.session.dataset = dataset
+            self.dataset_pane.grow(dataset)
+        else:
+            self.session.open(dataset, scheme)
+            self.setWindowTitle(f"{dataset.root.name} — segviewer")
+            self.viewer.set_scheme(dataset.scheme)
+            self.dataset_pane.set_dataset(dataset)
+        if not announce:
+            return
         self._set_busy(None)
-        self.dataset, self.scheme_name = dataset, scheme
         prefs.add_recent_dataset(self.settings, dataset.root, scheme)
-        self.setWindowTitle(f"{dataset.root.name} — segviewer")
-        self.viewer.set_scheme(dataset.scheme)
-        self.dataset_pane.set_dataset(dataset)
         total = sum(len(s) for s in dataset.splits.values())
         note = (
             f"; {len(dataset.problems)} problem(s) found, see the data set's tooltip"
@@ -233,9 +305,7 @@ class MainWindow(QMainWindow):
         self._check_scheme()
         self.dataset_opened.emit(dataset)
 
-    def _on_dataset_failed(self, request: int, root: Path, exc: BaseException) -> None:
-        if request != self._open_request:
-            return
+    def _on_dataset_failed(self, root: Path, exc: BaseException) -> None:
         self._set_busy(None)
         message = _message(exc, root)
         self.dataset_failed.emit(message)
@@ -243,19 +313,14 @@ class MainWindow(QMainWindow):
 
     def _on_sample_selected(self, sample: Sample) -> None:
         if self.dataset is not None:
+            self.session.sample = sample
             self.viewer.show_sample(self.dataset, sample)
             self.sample_changed.emit(sample)
 
     def _prefetch_neighbours(self, _sample: Sample) -> None:
-        for step in (1, -1):
-            neighbour = self.dataset_pane.neighbour(step)
-            if neighbour is not None and self.dataset is not None:
-                self.viewer.prefetch(self.dataset, neighbour)
-
-    def _on_demo_failed(self, exc: BaseException) -> None:
-        self._set_busy(None)
-        if not self._stopping.is_set():
-            self._warn("Cannot create the demo data set", _message(exc, "demo data"))
+        neighbours = [self.dataset_pane.neighbour(step) for step in (1, -1)]
+        if self.dataset is not None:
+            self.viewer.prefetch(self.dataset, [n for n in neighbours if n is not None])
 
     def _on_demo_progress(self, done: int, total: int) -> None:
         self.busy_bar.setRange(0, total)
@@ -264,7 +329,7 @@ class MainWindow(QMainWindow):
     # --- model ---------------------------------------------------------------------------------
     def choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Load checkpoint", str(Path.home()), "Checkpoints (*.pt);;All files (*)"
+            self, "Load checkpoint", str(Path.home()), "Models (*.pt *.onnx);;All files (*)"
         )
         if path:
             self.load_checkpoint(path)
@@ -277,7 +342,7 @@ class MainWindow(QMainWindow):
         self.viewer.refresh_prediction()
 
     def _on_model_changed(self, predictor: Any) -> None:
-        self.unload_action.setEnabled(predictor is not None)
+        self.session.checkpoint = self.predictions.checkpoint if predictor is not None else None
         if predictor is None:
             self.model_label.setText("Model: none")
             return
@@ -334,45 +399,57 @@ class MainWindow(QMainWindow):
         self.dataset_pane.filter_edit.setFocus()
         self.dataset_pane.filter_edit.selectAll()
 
-    def _on_mode_changed(self, mode: str) -> None:
-        self.mode_actions[mode].setChecked(True)
-
-    def _apply_view_settings(self) -> None:
-        s = self.settings
-        self.viewer.set_opacity(prefs.read_int(s, "view/opacity", 50) / 100)
-        self.colorblind_action.setChecked(prefs.read_bool(s, "view/colorblind", False))
-        self.mode_actions[self.viewer.mode()].setChecked(True)
-
     def showEvent(self, event: QShowEvent) -> None:
         if not self._restored:  # after every pane is docked, so their places come back too
             self._restored = True
             geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
             if geometry is None or not self.restoreGeometry(geometry):
-                self.resize(1400, 900)
+                self._first_start_size()
             if state is not None:
                 self.restoreState(state)
         super().showEvent(event)
 
+    def _first_start_size(self) -> None:
+        """Large on first start (90% of the screen, centred), the picture the widest thing on it."""
+        screen = self.screen().availableGeometry()
+        width, height = round(FIRST_START_SHARE * screen.width()), round(FIRST_START_SHARE * screen.height())
+        self.setGeometry(
+            screen.x() + (screen.width() - width) // 2,
+            screen.y() + (screen.height() - height) // 2,
+            width,
+            height,
+        )
+        self.resizeDocks([self.dataset_dock], [round(LEFT_SHARE * width)], Qt.Orientation.Horizontal)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed:
+            event.accept()
+            return
         if not all(check(self) for check in self._close_checks):
             event.ignore()
             return
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
-        s.setValue("view/opacity", round(100 * self.viewer.opacity()))
-        s.setValue("view/colorblind", self.viewer.colorblind())
+        s.setValue("view/opacity", round(100 * self.session.opacity))
+        s.setValue("view/colorblind", self.session.colorblind)
         s.sync()
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
         """Stop background work and wait for it, so no thread outlives the window."""
-        self._stopping.set()
+        if self._closed:
+            return
+        self._closed = True
+        for stop in self._shutdowns:
+            stop()
         self.dataset_pane.shutdown()
         self.viewer.shutdown()
-        self.predictions.wait(10000)
-        QThreadPool.globalInstance().waitForDone(30000)  # listing a data set, loading a model, the demo
+        self.predictions.shutdown()
+        self._opening.shutdown()
+        self._growing.shutdown()
+        background.shutdown()
 
 
 def _model_title(predictor: Any) -> str:

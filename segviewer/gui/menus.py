@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from segviewer.core.overlay import MODE_TITLES, MODES
 from segviewer.gui import settings as prefs
-from segviewer.gui.overlay import MODE_TITLES, MODES
 
 if TYPE_CHECKING:
     from segviewer.gui.main_window import MainWindow
@@ -34,35 +35,52 @@ def add_action(
     return action
 
 
-def build_menus(win: MainWindow) -> None:
-    """File, View, Model, Help. Sets win.recent_menu, panes_menu, mode_actions, colorblind_action, unload_action."""
+@dataclass
+class WindowMenus:
+    """The menus and actions other parts add to or reflect state in."""
+
+    file: QMenu
+    recent: QMenu
+    view: QMenu
+    panes: QMenu  # View › Panes: one toggle per docked pane
+    model: QMenu
+    mode_actions: dict[str, QAction]
+    colorblind: QAction
+
+
+def build_menus(win: MainWindow) -> WindowMenus:
+    """File, View, Model, Help; checkable actions follow the session."""
     bar = win.menuBar()
-    viewer = win.viewer
+    viewer, session = win.viewer, win.session
     file_menu = bar.addMenu("&File")
     add_action(win, file_menu, "&Open data set…", win.choose_dataset, QKeySequence.StandardKey.Open)
-    win.recent_menu = file_menu.addMenu("Open &recent")
-    win.recent_menu.aboutToShow.connect(lambda: fill_recent_menu(win))
+    recent = file_menu.addMenu("Open &recent")
+    recent.aboutToShow.connect(lambda: fill_recent_menu(win, recent))
     add_action(win, file_menu, "Open the &demo data set", win.open_demo)
     file_menu.addSeparator()
     add_action(win, file_menu, "&Quit", win.close, QKeySequence.StandardKey.Quit)
 
     view = bar.addMenu("&View")
-    win.panes_menu = view.addMenu("&Panes")
+    panes = view.addMenu("&Panes")
     view.addSeparator()
-    win.mode_actions = {}
+    mode_actions: dict[str, QAction] = {}
     group = QActionGroup(win)
     for number, mode in enumerate(MODES, 1):
         title = f"Show {MODE_TITLES[mode].lower()}"
         action = add_action(win, view, title, lambda _=False, m=mode: viewer.set_mode(m), str(number))
         action.setCheckable(True)
         group.addAction(action)
-        win.mode_actions[mode] = action
+        mode_actions[mode] = action
     view.addSeparator()
-    add_action(win, view, "More opaque overlay", lambda: viewer.set_opacity(viewer.opacity() + 0.1), "]")
-    add_action(win, view, "More transparent overlay", lambda: viewer.set_opacity(viewer.opacity() - 0.1), "[")
-    win.colorblind_action = add_action(
-        win, view, "&Colour-blind-safe colours", viewer.set_colorblind, checkable=True
+    add_action(win, view, "More opaque overlay", lambda: session.nudge_opacity(0.1), "]")
+    add_action(win, view, "More transparent overlay", lambda: session.nudge_opacity(-0.1), "[")
+    colorblind = add_action(
+        win, view, "&Colour-blind-safe colours", lambda on: setattr(session, "colorblind", on), checkable=True
     )
+    colorblind.setChecked(session.colorblind)
+    session.events.colorblind.connect(lambda on: colorblind.setChecked(on))
+    session.events.mode.connect(lambda mode: mode_actions[mode].setChecked(True))
+    mode_actions[session.mode].setChecked(True)
     view.addSeparator()
     add_action(win, view, "&Fit to window", viewer.view.fit_to_window, "F")
     add_action(win, view, "&Actual size (1:1)", viewer.view.actual_size, "Ctrl+0")
@@ -77,16 +95,17 @@ def build_menus(win: MainWindow) -> None:
 
     model = bar.addMenu("&Model")
     add_action(win, model, "&Load checkpoint…", win.choose_checkpoint, "Ctrl+L")
-    win.unload_action = add_action(win, model, "&Unload model", win.predictions.unload)
-    win.unload_action.setEnabled(False)
+    unload = add_action(win, model, "&Unload model", win.predictions.unload)
+    unload.setEnabled(False)
+    session.events.checkpoint.connect(lambda path: unload.setEnabled(path is not None))
 
     help_menu = bar.addMenu("&Help")
     add_action(win, help_menu, "&Keyboard shortcuts", win.show_shortcuts, "F1")
     add_action(win, help_menu, "&About segviewer", win.show_about)
+    return WindowMenus(file_menu, recent, view, panes, model, mode_actions, colorblind)
 
 
-def fill_recent_menu(win: MainWindow) -> None:
-    menu = win.recent_menu
+def fill_recent_menu(win: MainWindow, menu: QMenu) -> None:
     menu.clear()
     items = prefs.recent_datasets(win.settings)
     for item in items:

@@ -10,9 +10,9 @@ from PySide6.QtCore import QObject, Signal
 
 from segviewer.core import paths
 from segviewer.core.errors import UserError
-from segviewer.gui.lru import LruCache
-from segviewer.gui.overlay import class_shares
-from segviewer.gui.workers import LatestTaskRunner, run_in_background
+from segviewer.core.lru import LruCache
+from segviewer.core.overlay import class_shares
+from segviewer.gui import background
 
 
 def describe_failure(exc: BaseException, path: Path | str) -> str:
@@ -46,9 +46,8 @@ class PredictionService(QObject):
         self.cache = LruCache(max_bytes)
         self._generation = 0
         self._loading = False
-        self._runner = LatestTaskRunner(self, background=True)
-        self._runner.finished.connect(self._on_predicted)
-        self._runner.failed.connect(self._on_predict_failed)
+        self._latest = background.Latest(low_priority=True)
+        self._loader = background.Latest()  # a newer checkpoint request replaces an older one
 
     @property
     def loading(self) -> bool:
@@ -56,7 +55,7 @@ class PredictionService(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._runner.busy
+        return self._latest.busy
 
     def load_checkpoint(self, path: str | Path) -> None:
         """Load in the background; emits model_changed or load_failed."""
@@ -64,12 +63,22 @@ class PredictionService(QObject):
         threads = paths.background_cores()
 
         def load() -> Any:
-            from segviewer.core.predict import Predictor
+            from segviewer.core.predict import load_predictor
 
-            return Predictor.from_checkpoint(path, threads=threads)
+            return load_predictor(path, threads=threads, fastest=True)
 
         self._set_loading(True)
-        run_in_background(load, lambda p: self._on_loaded(path, p), lambda e: self._on_load_failed(path, e))
+        self._loader.start(self._load(path, load))
+
+    async def _load(self, path: Path, load: Any) -> None:
+        try:
+            predictor = await self._loader.run(load)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message naming the file
+            self._set_loading(False)
+            self.load_failed.emit(describe_failure(exc, path))
+            return
+        self._set_loading(False)
+        self._set_model(predictor, path)
 
     def unload(self) -> None:
         self._set_model(None, None)
@@ -92,10 +101,24 @@ class PredictionService(QObject):
             mask, confidence = predictor.predict(image)
             return mask, confidence, class_shares(mask)  # shares here, not on the UI thread
 
-        self._runner.submit((generation, key), predict)
+        self._latest.start(self._predict(generation, key, predict))
 
-    def wait(self, msecs: int = 30000) -> bool:
-        return self._runner.wait(msecs)
+    async def _predict(self, generation: int, key: Any, predict: Any) -> None:
+        try:
+            result = await self._latest.run(predict)
+        except Exception as exc:  # noqa: BLE001 - shown in the status bar
+            if generation == self._generation:
+                text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+                self.prediction_failed.emit(key, f"The model could not predict this image ({text}).")
+            return
+        if generation != self._generation:
+            return
+        self.cache.put((generation, key), result, sum(a.nbytes for a in result))
+        self.prediction_ready.emit(key, *result)
+
+    def shutdown(self) -> None:
+        self._latest.shutdown()
+        self._loader.shutdown()
 
     def _set_loading(self, loading: bool) -> None:
         self._loading = loading
@@ -104,26 +127,6 @@ class PredictionService(QObject):
     def _set_model(self, predictor: Any, path: Path | None) -> None:
         self._generation += 1
         self.cache.clear()
-        self._runner.cancel_pending()
+        self._latest.cancel()
         self.predictor, self.checkpoint = predictor, path
         self.model_changed.emit(predictor)
-
-    def _on_loaded(self, path: Path, predictor: Any) -> None:
-        self._set_loading(False)
-        self._set_model(predictor, path)
-
-    def _on_load_failed(self, path: Path, exc: BaseException) -> None:
-        self._set_loading(False)
-        self.load_failed.emit(describe_failure(exc, path))
-
-    def _on_predicted(self, key: tuple[int, Any], result: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
-        generation, sample_key = key
-        if generation != self._generation:
-            return
-        self.cache.put(key, result, sum(a.nbytes for a in result))
-        self.prediction_ready.emit(sample_key, *result)
-
-    def _on_predict_failed(self, key: tuple[int, Any], exc: BaseException) -> None:
-        if key[0] == self._generation:
-            text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.prediction_failed.emit(key[1], f"The model could not predict this image ({text}).")

@@ -58,3 +58,18 @@ def read_int(settings: QSettings, key: str, default: int) -> int:
         return int(settings.value(key, default))
     except (TypeError, ValueError):
         return default
+
+
+def followed_runs(settings: QSettings) -> list[str]:
+    """Run folders opened with Open run… (written elsewhere), most recent first."""
+    raw = settings.value("runs/followed", "[]")
+    try:
+        items = json.loads(raw if isinstance(raw, str) else "[]")
+    except json.JSONDecodeError:
+        return []
+    return [i for i in items if isinstance(i, str)][:MAX_RECENT]
+
+
+def add_followed_run(settings: QSettings, folder: Path) -> None:
+    items = [i for i in followed_runs(settings) if i != str(folder)]
+    settings.setValue("runs/followed", json.dumps([str(folder), *items][:MAX_RECENT]))

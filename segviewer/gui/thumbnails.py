@@ -6,19 +6,18 @@ what passes the screen; requests for rows that scrolled away long ago fall off t
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 
 from segviewer.core import paths
+from segviewer.core.lru import LruCache
+from segviewer.gui import background
 from segviewer.gui.image_utils import to_qimage
-from segviewer.gui.lru import LruCache
-from segviewer.gui.workers import lower_thread_priority
 
 THUMB_SIZE = QSize(112, 63)
 MAX_QUEUED = 256  # newest requests kept; older ones belong to rows scrolled off long ago
@@ -62,30 +61,9 @@ def _filled_pixmap(size: QSize, color: QColor, cross: bool = False) -> QPixmap:
     return pix
 
 
-class _Relay(QObject):
-    decoded = Signal(int, str, object)  # generation, key, QImage or None
-
-
-class _DecodeJob(QRunnable):
-    """Drains the loader's queue, newest first, until it is empty."""
-
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self.loader = loader
-
-    def run(self) -> None:
-        lower_thread_priority()
-        loader = self.loader
-        while True:
-            with loader._lock:
-                if not loader._queue:
-                    loader._workers -= 1
-                    return
-                generation, key = loader._queue.pop()
-            if generation != loader._generation:
-                continue
-            rgb = decode_thumbnail(Path(key), (loader.size.width(), loader.size.height()))
-            loader._relay.decoded.emit(generation, key, None if rgb is None else to_qimage(rgb))
+def _decode_image(path: str, box: tuple[int, int]) -> QImage | None:
+    rgb = decode_thumbnail(Path(path), box)
+    return None if rgb is None else to_qimage(rgb)
 
 
 class ThumbnailLoader(QObject):
@@ -108,15 +86,10 @@ class ThumbnailLoader(QObject):
         self.cache = LruCache(max_bytes)
         cores = paths.usable_cores()
         self._max_workers = threads or (1 if cores <= 2 else min(4, cores - 1))  # leave a core to the UI
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(self._max_workers)
-        self._lock = threading.Lock()
-        self._queue: deque[tuple[int, str]] = deque()
+        self._queue: deque[str] = deque()
         self._pending: set[str] = set()
         self._workers = 0
         self._generation = 0
-        self._relay = _Relay()
-        self._relay.decoded.connect(self._on_decoded)
         self.placeholder = _filled_pixmap(size, QColor(215, 215, 215))
         self.broken = _filled_pixmap(size, QColor(120, 120, 120), cross=True)
 
@@ -126,35 +99,39 @@ class ThumbnailLoader(QObject):
         if pix is not None or key in self._pending:
             return pix
         self._pending.add(key)
-        with self._lock:
-            self._queue.append((self._generation, key))
-            while len(self._queue) > MAX_QUEUED:
-                _, dropped = self._queue.popleft()
-                self._pending.discard(dropped)
-            start = self._workers < self._max_workers
-            if start:
-                self._workers += 1
-        if start:
-            self._pool.start(_DecodeJob(self))
+        self._queue.append(key)
+        while len(self._queue) > MAX_QUEUED:
+            self._pending.discard(self._queue.popleft())
+        if self._workers < self._max_workers:
+            self._workers += 1
+            background.spawn(self._drain(self._generation))
         return None
 
     def clear(self) -> None:
         """Forget everything (a new data set): queued decodes are dropped, late results ignored."""
-        with self._lock:
-            self._generation += 1
-            self._queue.clear()
+        self._generation += 1
+        self._queue.clear()
         self._pending.clear()
         self.cache.clear()
 
-    def shutdown(self, msecs: int = 5000) -> None:
-        with self._lock:
-            self._generation += 1
-            self._queue.clear()
-        self._pool.waitForDone(msecs)
+    def shutdown(self) -> None:
+        self._generation += 1
+        self._queue.clear()
 
-    def _on_decoded(self, generation: int, key: str, image: QImage | None) -> None:
-        if generation != self._generation:
-            return
+    async def _drain(self, generation: int) -> None:
+        """Decode queued thumbnails, newest first, until the queue is empty or the data set changed."""
+        box = (self.size.width(), self.size.height())
+        try:
+            while self._queue and generation == self._generation:
+                key = self._queue.pop()
+                image = await background.call(_decode_image, key, box, low_priority=True)
+                if generation != self._generation:
+                    return
+                self._on_decoded(key, image)
+        finally:
+            self._workers -= 1
+
+    def _on_decoded(self, key: str, image: QImage | None) -> None:
         self._pending.discard(key)
         if image is None:
             pix = self.broken

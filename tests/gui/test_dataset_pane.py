@@ -93,8 +93,8 @@ def test_recent_data_sets_are_remembered(qtbot, window, tiny_bdd, tmp_path):
     open_and_wait(qtbot, window, tiny_bdd)
     other = write_bdd10k(tmp_path / "second", {"train": 2})
     open_and_wait(qtbot, window, other)
-    window.recent_menu.aboutToShow.emit()
-    texts = [a.text() for a in window.recent_menu.actions() if a.text()]
+    window.menus.recent.aboutToShow.emit()
+    texts = [a.text() for a in window.menus.recent.actions() if a.text()]
     assert texts[:2] == [f"second — {other}", f"bdd — {tiny_bdd}"]
     assert QMessageBox is not None
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from segviewer.gui import settings as prefs
@@ -15,15 +17,32 @@ def test_add_pane_docks_and_tabifies_right_panes(qtbot, window):
     second = window.add_pane("Evaluation", QLabel("evaluation"))
     assert window.dockWidgetArea(first) == Qt.DockWidgetArea.RightDockWidgetArea
     qtbot.waitUntil(lambda: second in window.tabifiedDockWidgets(first))  # tab bars update lazily
-    toggles = [a.text() for a in window.panes_menu.actions()]
-    assert toggles == ["Data set", "Training", "Evaluation"]
+    toggles = [a.text() for a in window.menus.panes.actions()]
+    assert toggles == ["Data set", "Classes", "Training", "Evaluation"]
     second.toggleViewAction().trigger()
     assert not second.isVisible()
 
 
 def test_no_placeholder_panes(window):
     titles = [d.windowTitle() for d in window.findChildren(QDockWidget)]
-    assert titles == ["Data set"]
+    assert titles == ["Data set", "Classes"]
+
+
+def test_first_start_opens_large_with_the_picture_widest(qtbot, messages):
+    from segviewer.gui.app import create_main_window
+
+    win = create_main_window(None)
+    qtbot.addWidget(win)
+    win.show()
+    win.install_panes()
+    screen = win.screen().availableGeometry()
+    assert win.width() >= 0.85 * screen.width() and win.height() >= 0.85 * screen.height()
+    docks = [d for d in win.findChildren(QDockWidget) if d.isVisible()]
+    qtbot.waitUntil(lambda: win.viewer.width() > max(d.width() for d in docks))
+    classes = next(d for d in docks if d.windowTitle() == "Classes")
+    assert win.dockWidgetArea(classes) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert "Open &run…" in [a.text() for a in win.menus.file.actions()]  # the training pane's entry
+    win.close()
 
 
 def test_menus(window):
@@ -44,13 +63,13 @@ def test_shortcuts_dialog_lists_the_actions(qtbot, window):
 def test_view_settings_survive_a_restart(qtbot, window):
     from segviewer.gui.app import create_main_window
 
-    window.viewer.set_opacity(0.8)
-    window.colorblind_action.setChecked(True)
+    window.viewer.opacity_slider.setValue(80)
+    window.menus.colorblind.setChecked(True)
     window.close()
     again = create_main_window(None)
     qtbot.addWidget(again)
-    assert again.viewer.opacity() == 0.8
-    assert again.viewer.colorblind() and again.viewer.legend.colorblind.isChecked()
+    assert again.viewer.opacity_slider.value() == 80
+    assert again.menus.colorblind.isChecked() and again.viewer.legend.colorblind.isChecked()
     assert prefs.make_settings().value("window/geometry") is not None
 
 
@@ -90,15 +109,56 @@ def test_demo_is_created_with_progress_then_opened(qtbot, window, tiny_bdd, monk
     def fake_ensure_demo(path=None, progress=None, should_stop=None, **kwargs):
         for done in range(1, 4):
             progress(done, 3)
+        time.sleep(0.3)  # the bar shows the last progress before the set is opened
         return tiny_bdd
 
+    def look() -> None:
+        bar = window.busy_bar
+        seen.append((bar.value(), bar.maximum(), bar.isVisible()))
+
     monkeypatch.setattr(demo, "ensure_demo", fake_ensure_demo)
-    window._demo_progress.connect(lambda done, total: seen.append((done, total, window.busy_bar.isVisible())))
+    timer = QTimer(interval=20)
+    timer.timeout.connect(look)
+    timer.start()
     with qtbot.waitSignal(window.dataset_opened, timeout=10000):
         window.open_demo()
-    assert seen[-1] == (3, 3, True)  # progress was on screen
+    timer.stop()
+    assert (3, 3, True) in seen  # progress was on screen
     assert not window.busy_bar.isVisible()
     assert window.dataset.root == tiny_bdd
+
+
+def test_demo_samples_are_browsable_while_the_set_is_drawn(qtbot, window, tmp_path, monkeypatch):
+    """The list grows as scenes are written; what the user selected meanwhile stays selected."""
+    from segviewer.core import demo
+    from tests.gui.conftest import write_bdd10k
+
+    gate = threading.Event()
+    total = 6
+
+    def fake_ensure_demo(path=None, progress=None, should_stop=None, **kwargs):
+        for done in range(1, total + 1):
+            write_bdd10k(path, {"train": done}, seed=0)  # the scenes so far, in order
+            progress(done, total)
+            if done == 3:
+                assert gate.wait(20)  # the test browses a half-drawn set here
+            time.sleep(0.15)
+        return path
+
+    monkeypatch.setattr(demo, "ensure_demo", fake_ensure_demo)
+    window.open_demo()
+    rows = window.dataset_pane.model.rowCount
+    qtbot.waitUntil(lambda: rows() == 3, timeout=10_000)
+    assert window.busy_bar.isVisible()  # still drawing
+    window.dataset_pane.select_sample("train_001")
+    qtbot.waitUntil(
+        lambda: getattr(window.viewer.current_sample(), "name", None) == "train_001", timeout=10_000
+    )
+    with qtbot.waitSignal(window.dataset_opened, timeout=20_000):
+        gate.set()
+    assert rows() == total and not window.busy_bar.isVisible()
+    assert window.dataset_pane.current_sample().name == "train_001"
+    assert window.viewer.current_sample().name == "train_001"
 
 
 def test_gui_command_checks_its_arguments_before_qt(tmp_path, capsys):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,11 @@ if sys.version_info < (3, 12):  # PySide6 6.12 on CPython 3.11 drops a reference
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from segviewer.core import events as ev  # noqa: E402
 
-TINY = {"model_options": {"widths": [4, 8, 16, 32]}, "cache_dir": "", "num_workers": 0, "seed": 0}
+TINY = {"model_options": {"widths": [4, 8, 16, 32]}, "num_workers": 0, "seed": 0, "threads": 1}
 WAIT_MS = 60_000
 
 
@@ -36,12 +36,10 @@ def demo_root(tmp_path_factory) -> Path:
     return demo.generate_demo(tmp_path_factory.mktemp("demo") / "demo", count=8, size=(36, 64), seed=0)
 
 
-@pytest.fixture
-def pane(qtbot, demo_root, tmp_path):
-    pytest.importorskip("segviewer.core.training")
+def make_pane(qtbot, demo_root, **kwargs):
     from segviewer.gui.panes.training_pane import TrainingPane
 
-    widget = TrainingPane(runner_kind="thread")
+    widget = TrainingPane(**kwargs)
     qtbot.addWidget(widget)
     widget.set_dataset(demo_root, None)
     widget.config_overrides = dict(TINY)
@@ -52,10 +50,31 @@ def pane(qtbot, demo_root, tmp_path):
     form.epochs.setValue(2)
     form.patience.setValue(0)
     widget.events = []
-    widget.runner.event_received.connect(widget.events.append)
+    widget.event_received.connect(widget.events.append)
+    return widget
+
+
+@pytest.fixture
+def pane(qtbot, demo_root):
+    pytest.importorskip("segviewer.core.training")
+    widget = make_pane(qtbot, demo_root)
     yield widget
     widget.shutdown()
     assert not widget.is_training()
+
+
+@pytest.fixture
+def fake_pane(qtbot, demo_root):
+    """A pane whose Start runs the endless stand-in trainer."""
+    widget = make_pane(qtbot, demo_root, command=fake_trainer("endless"))
+    yield widget
+    widget.shutdown()
+    assert not widget.is_training()
+
+
+def fake_trainer(mode: str):
+    """A `command` for the pane that starts tests/gui/fake_trainer.py instead of real training."""
+    return lambda cfg: [sys.executable, "-m", "tests.gui.fake_trainer", mode, cfg["out"]]
 
 
 def click(qtbot, button) -> None:
@@ -82,7 +101,7 @@ def last_of(pane, kind):
 
 def test_tiny_run_shows_progress_curves_checkpoint_and_past_run(qtbot, pane):
     seen = []
-    pane.progress.valueChanged.connect(seen.append)
+    pane.view.progress.valueChanged.connect(seen.append)
     saved = []
     pane.best_checkpoint_saved.connect(saved.append)
     click(qtbot, pane.start_button)
@@ -90,13 +109,13 @@ def test_tiny_run_shows_progress_curves_checkpoint_and_past_run(qtbot, pane):
     wait_idle(qtbot, pane)
 
     finished = last_of(pane, ev.Finished)
-    assert finished is not None, pane.log_view.toPlainText()
+    assert finished is not None, pane.view.log_view.toPlainText()
     assert seen and max(seen) > 0
-    assert pane.progress.value() == pane.progress.maximum()
-    assert min(data_points(pane.loss_plot)) >= 1 and min(data_points(pane.miou_plot)) >= 1
+    assert pane.view.progress.value() == pane.view.progress.maximum()
+    assert min(data_points(pane.view.loss_plot)) >= 1 and min(data_points(pane.view.miou_plot)) >= 1
     assert Path(finished.best_checkpoint).is_file() and saved and Path(saved[-1]).is_file()
-    assert "Finished" in pane.status_label.text()
-    assert pane.iou_table.table.rowCount() == 19  # bdd100k training classes
+    assert "Finished" in pane.view.status_label.text()
+    assert pane.view.iou_table.table.rowCount() == 19  # bdd100k training classes
 
     def listed_row() -> list[str]:
         rows = [i for i, r in enumerate(pane.runs.runs()) if r.path == Path(finished.run_dir)]
@@ -120,13 +139,11 @@ def test_stop_ends_a_longer_run_and_keeps_the_best_checkpoint(qtbot, pane):
     assert finished.epochs_run < 200
     assert Path(finished.run_dir, "best.pt").is_file()
     assert pane.start_button.isEnabled() and not pane.pause_button.isEnabled()
-    assert "Stopped" in pane.status_label.text()
+    assert "Stopped" in pane.view.status_label.text()
 
 
-def test_pause_holds_training_between_batches_until_resume(qtbot, pane, monkeypatch):
-    import segviewer.core.training as training
-
-    monkeypatch.setattr(training, "train", endless_fake_train)
+def test_pause_holds_training_between_batches_until_resume(qtbot, fake_pane):
+    pane = fake_pane
     click(qtbot, pane.start_button)
     qtbot.waitUntil(lambda: last_of(pane, ev.Batch) is not None, timeout=WAIT_MS)
     click(qtbot, pane.pause_button)
@@ -150,30 +167,26 @@ def test_a_folder_that_is_not_a_data_set_shows_an_error_and_the_pane_keeps_worki
     wait_idle(qtbot, pane)
     failed = last_of(pane, ev.Failed)
     assert failed is not None and str(empty) in failed.message
-    assert pane.status_label.text().startswith("Training failed")
-    assert "Training failed" in pane.log_view.toPlainText()
+    assert pane.view.status_label.text().startswith("Training failed")
+    assert "Training failed" in pane.view.log_view.toPlainText()
     assert pane.start_button.isEnabled()
 
 
-def test_an_unexpected_exception_in_training_becomes_a_message(qtbot, pane, monkeypatch):
-    import segviewer.core.training as training
-
-    def broken(cfg, should_stop=None):
-        yield ev.Batch(1, 1, 4, 1.0, 1.0)
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(training, "train", broken)
+def test_a_crashed_training_process_becomes_a_message_and_the_pane_keeps_working(qtbot, demo_root):
+    pane = make_pane(qtbot, demo_root, command=fake_trainer("crash"))
     click(qtbot, pane.start_button)
     wait_idle(qtbot, pane)
-    assert "RuntimeError: boom" in pane.status_label.text()
-    assert "RuntimeError: boom" in pane.log_view.toPlainText()
+    assert "RuntimeError: boom in the training process" in pane.view.status_label.text()
+    assert "ended unexpectedly" in pane.view.log_view.toPlainText()
+    assert pane.view.progress.format() == "Failed"
+    assert pane.start_button.isEnabled() and not pane.stop_button.isEnabled()
 
 
 def test_start_without_a_data_set_says_what_to_do(qtbot, pane):
     pane.set_dataset(None)
     click(qtbot, pane.start_button)
     assert not pane.is_training()
-    assert "Open a data set" in pane.status_label.text()
+    assert "Open a data set" in pane.view.status_label.text()
 
 
 def test_confirm_close_when_idle_asks_nothing(qtbot, pane, monkeypatch):
@@ -183,17 +196,23 @@ def test_confirm_close_when_idle_asks_nothing(qtbot, pane, monkeypatch):
     assert pane.confirm_close(None) is True
 
 
-def test_confirm_close_while_training_cancel_keeps_it_stop_ends_it(qtbot, pane, monkeypatch):
-    import segviewer.core.training as training
+def test_closing_while_training_cancel_keeps_it_stop_closes_once_stopped(qtbot, fake_pane, monkeypatch):
+    from PySide6.QtWidgets import QWidget
+
     import segviewer.gui.panes.training_pane as module
 
-    monkeypatch.setattr(training, "train", endless_fake_train)
+    pane = fake_pane
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
     click(qtbot, pane.start_button)
     qtbot.waitUntil(lambda: last_of(pane, ev.Batch) is not None, timeout=WAIT_MS)
     monkeypatch.setattr(module, "ask_stop_training", lambda parent: False)
-    assert pane.confirm_close(None) is False and pane.is_training()
+    assert pane.confirm_close(window) is False and pane.is_training()
     monkeypatch.setattr(module, "ask_stop_training", lambda parent: True)
-    assert pane.confirm_close(None) is True
+    assert pane.confirm_close(window) is False  # the window closes once the run has ended
+    assert not pane.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
     assert not pane.is_training() and last_of(pane, ev.Finished).stopped_by_user
 
 
@@ -257,55 +276,6 @@ def test_past_runs_buttons_load_and_open(qtbot, tmp_path, monkeypatch):
     runs.shutdown()
 
 
-def test_process_runner_delivers_events_and_stops(qtbot, tmp_path):
-    from segviewer.core.training import TrainConfig
-    from segviewer.gui.training_runner import ProcessTrainingRunner
-
-    runner = ProcessTrainingRunner(train_function=f"{__name__}:endless_fake_train")
-    got = []
-    runner.event_received.connect(got.append)
-    runner.start(TrainConfig(root=str(tmp_path), out=str(tmp_path / "run")))
-    qtbot.waitUntil(lambda: any(isinstance(e, ev.Batch) for e in got), timeout=WAIT_MS)
-    runner.stop()
-    assert runner.wait(60)
-    assert isinstance(got[0], ev.Started) and isinstance(got[-1], ev.Finished) and got[-1].stopped_by_user
-    assert not runner.is_running()
-
-
-def endless_fake_train(cfg, should_stop=None):
-    """Stands in for core.training.train where only the runner's behaviour matters."""
-    yield ev.Started(str(cfg.out), {"epochs": 1000}, "cpu (fake)", 8, 2, 4, 10)
-    epoch = 0
-    while True:
-        epoch += 1
-        for step in range(1, 5):
-            time.sleep(0.01)
-            yield ev.Batch(epoch, step, 4, 1.0 / epoch, 100.0)
-            if should_stop is not None and should_stop():
-                yield ev.Finished(str(cfg.out), None, None, None, epoch - 1, True)
-                return
-
-
-def test_eta_and_durations_read_naturally():
-    from segviewer.gui.training_runner import EtaEstimator, format_duration
-
-    assert format_duration(None) == "—"
-    assert format_duration(65) == "1:05"
-    assert format_duration(3725) == "1:02:05"
-    eta = EtaEstimator()
-    eta.reset(epochs=4, steps=10)
-    assert eta.eta_seconds() is None and eta.fraction_done() == 0.0
-    for step in range(1, 11):
-        eta.on_batch(1, step, 10)
-    eta.on_epoch(1, seconds=30.0)
-    assert eta.fraction_done() == 0.25
-    assert 60.0 < eta.eta_seconds() <= 90.0  # three more epochs of about 30 s
-    resumed = EtaEstimator()
-    resumed.reset(epochs=4, steps=10, start_epoch=3)
-    resumed.on_batch(3, 5, 10)
-    assert resumed.fraction_done() == 0.25
-
-
 def test_form_sets_loss_and_class_weighting_and_reads_old_configs(pane):
     form = pane.form
     assert form.values()["class_weights"] == "none" and form.values()["loss"] == "ce"
@@ -315,3 +285,66 @@ def test_form_sets_loss_and_class_weighting_and_reads_old_configs(pane):
     assert form.values()["class_weights"] == "sqrt"
     form.set_values({"class_weights": "bogus"})  # a hand-edited config keeps the current choice
     assert form.values()["class_weights"] == "sqrt"
+
+
+def test_export_as_command_gives_the_line_for_the_form_and_a_slurm_script(qtbot, pane, demo_root, tmp_path):
+    import shlex
+
+    from tests.core.test_train_command import parse
+
+    click(qtbot, pane.export_button)
+    dialog = next(w for w in pane.findChildren(QWidget) if w.windowTitle() == "Export as command")
+    qtbot.addWidget(dialog)
+    words = shlex.split(dialog.command.toPlainText())
+    assert words[:2] == ["segviewer", "train"]
+    args = parse(words[2:])
+    assert Path(args.root) == demo_root and args.epochs == 2 and args.batch_size == 2
+    assert tuple(args.input_size) == (32, 48) and args.widths == [4, 8, 16, 32] and args.out is None
+    dialog.processes.setValue(2)
+    assert dialog.command.toPlainText().startswith("torchrun --nproc-per-node=2 -m segviewer train ")
+    script = dialog.save_slurm_to(tmp_path / "train.sbatch")
+    text = script.read_text()
+    assert (
+        "#SBATCH --gpus-per-node=2" in text
+        and "\nsrun torchrun --nproc-per-node=2 -m segviewer train " in text
+    )
+    assert script.stat().st_mode & 0o100
+
+
+def test_a_run_written_elsewhere_is_followed_as_it_grows(qtbot, pane, tmp_path):
+    run = tmp_path / "cluster-run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": "ulite", "epochs": 2, "root": "/elsewhere"}))
+    names = [f"class{i}" for i in range(19)]
+
+    def append(*events) -> None:
+        with (run / "events.jsonl").open("a") as f:
+            f.writelines(ev.to_json_line(e) + "\n" for e in events)
+
+    append(ev.Started(str(run), {"epochs": 2}, "cuda:0 (remote)", 80, 20, 4, 1000))
+    append(*(ev.Batch(1, step, 4, 2.0 / step, 50.0) for step in range(1, 5)))
+    saved = []
+    pane.best_checkpoint_saved.connect(saved.append)
+    assert pane.follow_run(run)
+    qtbot.waitUntil(
+        lambda: "Training on cuda:0 (remote)" in pane.view.log_view.toPlainText(), timeout=WAIT_MS
+    )
+    qtbot.waitUntil(lambda: data_points(pane.view.loss_plot) and max(data_points(pane.view.loss_plot)) >= 4)
+    assert pane.start_button.isEnabled()  # nothing trains here
+
+    best = run / "best.pt"
+    best.write_bytes(b"x")
+    append(
+        ev.Epoch(1, 2, 0.9, 1.0, 0.25, 0.8, [0.5] * 19, names, 12.0, True),
+        ev.CheckpointSaved(str(best), 1, 0.25, True),
+    )
+    qtbot.waitUntil(lambda: saved == [str(best)], timeout=WAIT_MS)  # the viewer shows the new best
+    assert "validation mIoU 0.250 — new best" in pane.view.log_view.toPlainText()
+    assert max(data_points(pane.view.miou_plot)) >= 1
+
+    def listed() -> bool:
+        return any(r.path == run for r in pane.runs.runs())
+
+    qtbot.waitUntil(listed, timeout=WAIT_MS)  # next to the local runs
+    append(ev.Finished(str(run), str(best), 0.25, 1, 2))
+    qtbot.waitUntil(lambda: "Finished" in pane.view.status_label.text(), timeout=WAIT_MS)

@@ -33,10 +33,10 @@ def test_progress_text_is_readable_over_the_fill_and_the_groove(qtbot):
     pytest.importorskip("segviewer.core.training")
     from segviewer.gui.panes.training_pane import TrainingPane
 
-    pane = TrainingPane(runner_kind="thread")
+    pane = TrainingPane()
     qtbot.addWidget(pane)
     pane.show()
-    bar = pane.progress
+    bar = pane.view.progress
     bar.setFixedWidth(520)
     bar.setValue(bar.maximum() // 2)
     bar.setFormat(TEXT)

@@ -7,8 +7,8 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from segviewer.core.labels import get_scheme
+from segviewer.core.overlay import ERROR_COLORS, SIDE_GAP
 from segviewer.gui.image_utils import qimage_to_array
-from segviewer.gui.overlay import ERROR_COLORS, SIDE_GAP
 from tests.gui.conftest import CAR, ROAD, known_mask, open_and_wait
 
 CAR_PIXEL = (50, 30)  # (x, y) inside the car region of known_mask()
@@ -52,7 +52,7 @@ def test_hidden_class_is_not_drawn(qtbot, window, tiny_bdd):
     open_and_wait(qtbot, window, tiny_bdd)
     viewer = window.viewer
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     car_colour = tuple(int(v) for v in get_scheme("bdd100k").palette[CAR])
     assert _screen_colour(viewer, *CAR_PIXEL) == car_colour
     with qtbot.waitSignal(viewer.frame_shown):
@@ -69,10 +69,10 @@ def test_colour_blind_palette_changes_the_overlay(qtbot, window, tiny_bdd):
     open_and_wait(qtbot, window, tiny_bdd)
     viewer = window.viewer
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     before = _screen_colour(viewer, *CAR_PIXEL)
     with qtbot.waitSignal(viewer.frame_shown):
-        window.colorblind_action.trigger()
+        window.menus.colorblind.trigger()
     assert viewer.legend.colorblind.isChecked()
     assert _screen_colour(viewer, *CAR_PIXEL) != before
 
@@ -120,7 +120,7 @@ def test_prediction_overlay_error_map_and_hover(qtbot, window, tiny_bdd, monkeyp
     viewer = window.viewer
     assert viewer.mode_buttons["error"].isEnabled()
     with qtbot.waitSignal(viewer.frame_shown):
-        viewer.set_opacity(1.0)
+        viewer.opacity_slider.setValue(100)
     with qtbot.waitSignal(viewer.frame_shown):
         qtbot.keyClick(viewer.view, Qt.Key.Key_5)
     assert viewer.mode() == "error"
@@ -163,8 +163,12 @@ def test_side_by_side_hover_maps_to_the_image(qtbot, window, tiny_bdd):
     assert (h, w) == ((2 * 48 + SIDE_GAP, 64) if stacked else (48, 2 * 64 + SIDE_GAP))
     assert ("top: ground truth" if stacked else "left: ground truth") in viewer.caption.text()
     x, y = CAR_PIXEL
-    _hover(viewer, x, h - 48 + y) if stacked else _hover(viewer, w - 64 + x, y)  # in the second half
-    qtbot.waitUntil(lambda: f"x {x}, y {y}" in window.hover_label.text(), timeout=5000)
+
+    def hover_second_half() -> bool:  # mapped again each try: the docks may still be settling
+        _hover(viewer, x, h - 48 + y) if stacked else _hover(viewer, w - 64 + x, y)
+        return f"x {x}, y {y}" in window.hover_label.text()
+
+    qtbot.waitUntil(hover_second_half, timeout=5000)
     assert "ground truth: car" in window.hover_label.text()
 
 
@@ -185,3 +189,17 @@ def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp
     assert not window.viewer.legend.table.isColumnHidden(2)
     assert "prediction ready" in window.viewer.caption.text()
     assert "Model: U-Lite (paper) (tiny.pt)" in window.model_label.text()
+
+
+def test_a_layer_is_drawn_over_the_picture(qtbot, window, tiny_bdd):
+    from PySide6.QtGui import QBrush, QColor, QPen
+    from PySide6.QtWidgets import QGraphicsRectItem
+
+    open_and_wait(qtbot, window, tiny_bdd)
+    viewer = window.viewer
+    layer = QGraphicsRectItem(CAR_PIXEL[0] - 2, CAR_PIXEL[1] - 2, 5, 5)
+    layer.setBrush(QBrush(QColor(255, 0, 255)))
+    layer.setPen(QPen(Qt.PenStyle.NoPen))
+    viewer.view.add_layer(layer)
+    qtbot.waitUntil(lambda: _screen_colour(viewer, *CAR_PIXEL) == (255, 0, 255), timeout=5000)
+    assert _screen_colour(viewer, *ROAD_PIXEL) != (255, 0, 255)

@@ -30,17 +30,17 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core.augment import Preset, TransformSpec
-from segviewer.gui.panes.augment_presets import PresetChooser
-from segviewer.gui.panes.augment_preview_grid import NO_SAMPLE_TEXT, PreviewGrid
-from segviewer.gui.panes.augment_preview_work import (
+from segviewer.core.augment_preview import (
     grid_caption,
     import_albumentations,
     overlay_masks,
     preview_job,
     shrink_for_preview,
 )
+from segviewer.gui import background
+from segviewer.gui.panes.augment_presets import PresetChooser
+from segviewer.gui.panes.augment_preview_grid import NO_SAMPLE_TEXT, PreviewGrid
 from segviewer.gui.panes.augment_transform_rows import build_transform_table
-from segviewer.gui.workers import LatestTaskRunner
 
 DEBOUNCE_MS = 150
 ERROR_STYLE = "color: #a01010;"
@@ -61,13 +61,10 @@ class AugmentPane(QWidget):
         self._ignore_index = 255
         self._sample_name = ""
         self._results: list[tuple[np.ndarray, np.ndarray | None]] = []
-        self._request = 0
         self._dirty = False
         self._solo: str | None = None
         self._loading_preset = False
-        self._runner = LatestTaskRunner(self)
-        self._runner.finished.connect(self._on_previews)
-        self._runner.failed.connect(self._on_failed)
+        self._previews = background.Latest()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -207,7 +204,7 @@ class AugmentPane(QWidget):
 
     def shutdown(self) -> None:
         self._debounce.stop()
-        self._runner.wait(10000)
+        self._previews.shutdown()
 
     # --- events ----------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
@@ -244,25 +241,22 @@ class AugmentPane(QWidget):
             self.caption.setText("")
             return
         import_albumentations()
-        self._request += 1
         sample = (self._image, self._mask, self.seed(), self.count, self._ignore_index)
         if self._solo is not None:
             work = preview_job(*sample, solo=self._solo, strength=self.rows[self._solo].spec().strength)
         else:
             work = preview_job(*sample, preset=self.current_preset())
-        self._runner.submit(self._request, work)
+        self._previews.start(self._compute(work))
 
-    def _on_previews(self, request: int, results: list) -> None:
-        if request != self._request:
-            return  # a newer request is on its way
-        self._results = results
+    async def _compute(self, work) -> None:
+        try:
+            self._results = await self._previews.run(work)
+        except Exception as exc:  # noqa: BLE001 - shown in the pane
+            self._show_error(f"Could not compute the previews: {exc}")
+            return
         self._show_error(None)
         self._show_results()
         self.previews_updated.emit()
-
-    def _on_failed(self, request: int, exc: BaseException) -> None:
-        if request == self._request:
-            self._show_error(f"Could not compute the previews: {exc}")
 
     def _show_results(self) -> None:
         if not self._results:
@@ -295,5 +289,5 @@ def install_augment_pane(window) -> AugmentPane:
         )
 
     window.viewer.sample_shown.connect(follow_viewer)
-    window.add_close_check(lambda _w: (pane.shutdown(), True)[1])
+    window.add_shutdown(pane.shutdown)
     return pane

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segviewer.gui.eval_runner import ModelEvaluation
+from segviewer.core.model_evaluation import ModelEvaluation
 from segviewer.gui.panes.evaluation_table import (
     NUMBER_ALIGN,
     SUMMARY_ROWS,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segviewer.gui.eval_runner import ModelEvaluation
+from segviewer.core.model_evaluation import ModelEvaluation
 from segviewer.gui.panes.confusion_view import ConfusionMatrixView
 
 LETTERS = "AB"

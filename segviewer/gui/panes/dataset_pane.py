@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from segviewer.core.class_presence import class_presence
 from segviewer.core.datasets import Dataset, Sample
-from segviewer.gui.class_presence import class_presence
+from segviewer.gui import background
 from segviewer.gui.image_utils import swatch_icon
 from segviewer.gui.panes.sample_list import SampleListModel
 from segviewer.gui.thumbnails import ThumbnailLoader
-from segviewer.gui.workers import GeneratorThread
 
 FORMAT_TITLES = {
     "bdd100k-10k": "BDD100K 10K layout",
@@ -54,8 +55,7 @@ class DatasetPane(QWidget):
         self._presence: dict[
             str, tuple[np.ndarray, np.ndarray]
         ] = {}  # split -> (present (n,256), known (n,))
-        self._stats_thread: GeneratorThread | None = None
-        self._old_threads: list[GeneratorThread] = []
+        self._stats_task: asyncio.Task | None = None
         self._stats_split = ""
         self._quiet = False
         self._build()
@@ -127,14 +127,7 @@ class DatasetPane(QWidget):
         self.class_combo.clear()
         self.filter_edit.clear()
         if dataset is not None:
-            for name, samples in dataset.splits.items():
-                labelled = sum(s.mask is not None for s in samples)
-                note = (
-                    ""
-                    if labelled == len(samples)
-                    else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
-                )
-                self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
+            self._fill_splits(dataset)
             self.class_combo.addItem("Any class", None)
             for cls in dataset.scheme.classes:
                 self.class_combo.addItem(swatch_icon(cls.color), f"Contains: {cls.name}", cls.id)
@@ -144,8 +137,6 @@ class DatasetPane(QWidget):
                 f"<b>{dataset.root.name}</b><br>{layout} · {scheme.num_classes} classes ({scheme.name})"
             )
             self.info_label.setToolTip(str(dataset.root) + _problems_text(dataset.problems))
-            default = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
-            self.split_combo.setCurrentIndex(default)
         else:
             self.info_label.setText("No data set open")
         self.split_combo.blockSignals(False)
@@ -153,6 +144,43 @@ class DatasetPane(QWidget):
         for widget in (self.split_combo, self.filter_edit, self.class_combo, self.list_view):
             widget.setEnabled(dataset is not None)
         self._on_split_changed()
+
+    def grow(self, dataset: Dataset) -> None:
+        """The open data set again, with more samples (the demo set while it is being drawn).
+
+        The split, the filters and the selected sample stay; new samples join the list.
+        """
+        if self.dataset is None or dataset.root != self.dataset.root:
+            self.set_dataset(dataset)
+            return
+        current = self.current_sample()
+        self.stop_class_statistics()
+        self._presence.clear()
+        self.dataset = dataset
+        self.split_combo.blockSignals(True)
+        self._fill_splits(dataset, keep=self.current_split())
+        self.split_combo.blockSignals(False)
+        self.model.set_samples(self._samples())
+        self._names_lower = [s.name.lower() for s in self.model.samples]
+        self._refilter(select_first=current is None)
+        if current is not None and current in self.model.samples:
+            self._select_row(self.model.row_of(self.model.samples.index(current)), emit=False)
+        self._maybe_start_statistics()
+
+    def _fill_splits(self, dataset: Dataset, keep: str | None = None) -> None:
+        self.split_combo.clear()
+        for name, samples in dataset.splits.items():
+            labelled = sum(s.mask is not None for s in samples)
+            note = (
+                ""
+                if labelled == len(samples)
+                else (" (no masks)" if labelled == 0 else f" ({labelled} with masks)")
+            )
+            self.split_combo.addItem(f"{name} — {_count(len(samples), 'sample')}{note}", name)
+        index = self.split_combo.findData(keep) if keep else -1
+        if index < 0:
+            index = next((i for i, n in enumerate(dataset.splits) if dataset.splits[n]), 0)
+        self.split_combo.setCurrentIndex(index)
 
     def current_split(self) -> str | None:
         return self.split_combo.currentData()
@@ -190,22 +218,14 @@ class DatasetPane(QWidget):
         self._select_row(max(0, min(self.model.rowCount() - 1, row + step)))
 
     def stop_class_statistics(self) -> None:
-        thread = self._stats_thread
-        if thread is not None:
-            thread.stop()
-            thread.produced.disconnect()
-            self._old_threads.append(thread)  # keep it alive until it has ended
-            thread.finished.connect(
-                lambda t=thread: self._old_threads.remove(t) if t in self._old_threads else None
-            )
-        self._stats_thread = None
+        if self._stats_task is not None:
+            self._stats_task.cancel()  # the generator stops at its next sample
+        self._stats_task = None
         self._show_stats_progress(False)
 
     def shutdown(self) -> None:
-        """Stop every background job and wait for it (window closing)."""
+        """Stop every background job (window closing)."""
         self.stop_class_statistics()
-        for thread in list(self._old_threads):
-            thread.wait(5000)
         self.loader.shutdown()
 
     # --- internals -----------------------------------------------------------------------------
@@ -231,22 +251,27 @@ class DatasetPane(QWidget):
             return
         n = len(self.model.samples)
         present, known = self._presence.setdefault(split, (np.zeros((n, 256), bool), np.zeros(n, bool)))
-        if known.all() or (self._stats_thread is not None and self._stats_split == split):
+        if known.all() or (self._stats_task is not None and self._stats_split == split):
             return
         self.stop_class_statistics()
-        dataset, samples = self.dataset, self.model.samples
-        todo = np.flatnonzero(~known)
-        thread = GeneratorThread(
-            lambda stop: class_presence(dataset, [samples[i] for i in todo], stop), parent=self
-        )
-        thread.produced.connect(lambda items, s=split, t=todo: self._on_presence(s, t, items))
-        thread.completed.connect(lambda _ok, t=thread: self._on_stats_ended(t))
-        thread.failed.connect(lambda _msg, t=thread: self._on_stats_ended(t))
-        self._stats_thread, self._stats_split = thread, split
         self.stats_bar.setRange(0, n)
         self.stats_bar.setValue(int(known.sum()))
         self._show_stats_progress(True)
-        thread.start(GeneratorThread.Priority.LowPriority)
+        self._stats_split = split
+        self._stats_task = background.spawn(self._find_classes(split, np.flatnonzero(~known)))
+
+    async def _find_classes(self, split: str, todo: np.ndarray) -> None:
+        """Look through the masks of `todo` (rows of `split`) for the class filter, in the background."""
+        dataset, samples = self.dataset, self.model.samples
+        chosen = [samples[i] for i in todo]
+        try:
+            async for items in background.stream(lambda stop: class_presence(dataset, chosen, stop)):
+                self._on_presence(split, todo, items)
+        finally:
+            if self._stats_task is asyncio.current_task():
+                self._stats_task = None
+                self._show_stats_progress(False)
+                self._refilter()
 
     def _on_presence(self, split: str, todo: np.ndarray, items: list) -> None:
         present, known = self._presence[split]
@@ -258,12 +283,6 @@ class DatasetPane(QWidget):
         self.stats_bar.setValue(int(known.sum()))
         if not self._refilter_timer.isActive():
             self._refilter_timer.start()
-
-    def _on_stats_ended(self, thread: GeneratorThread) -> None:
-        if thread is self._stats_thread:
-            self._stats_thread = None
-            self._show_stats_progress(False)
-            self._refilter()
 
     def _show_stats_progress(self, visible: bool) -> None:
         self.stats_bar.setVisible(visible)

@@ -10,6 +10,8 @@ tabs (class_iou_tab.py, confusion_tab.py, worst_images_tab.py) and the exports (
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -26,7 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from segviewer.gui.eval_runner import EvaluationRunner, ModelEvaluation
+from segviewer.core.model_evaluation import ModelEvaluation, evaluate_checkpoints, failure_message
+from segviewer.gui import background
 from segviewer.gui.panes.class_iou_tab import ClassIouTab
 from segviewer.gui.panes.confusion_tab import ConfusionTab
 from segviewer.gui.panes.evaluation_export import (
@@ -60,19 +63,14 @@ class EvaluationPane(QWidget):
     open_sample_requested = Signal(str, str, str)  # split, sample name, viewer mode ("error")
     evaluation_finished = Signal(list)  # list[ModelEvaluation]
 
-    def __init__(self, parent: QWidget | None = None, runner: EvaluationRunner | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, device: str = "auto") -> None:
         super().__init__(parent)
+        self.device = device
         self._dataset = None
         self._results: list[ModelEvaluation] = []
         self._split = ""
-        self._runner = runner or EvaluationRunner(parent=self)
-        self._runner.progressed.connect(self._on_progress)
-        self._runner.finished.connect(self._on_finished)
-        self._runner.failed.connect(self._on_failed)
-        self._runner.cancelled.connect(self._on_cancelled)
-        self._runner.running_changed.connect(lambda _running: self._update_buttons())
+        self._task: asyncio.Task | None = None
         self._build()
-        self._background = self.model_choices.background  # lists past runs on helper threads
         self._update_buttons()
 
     # --- layout ----------------------------------------------------------------------------------
@@ -136,7 +134,7 @@ class EvaluationPane(QWidget):
     def set_dataset(self, dataset) -> None:
         """The data set whose splits can be evaluated (None: nothing open)."""
         if dataset is not self._dataset:
-            self._runner.cancel()  # results of another data set would open the wrong images
+            self.cancel_evaluation()  # results of another data set would open the wrong images
             self._clear_results()
         self._dataset = dataset
         fill_split_combo(self.split_combo, dataset)
@@ -163,7 +161,7 @@ class EvaluationPane(QWidget):
     def add_checkpoint_choice(self, path: str | Path, select_if_empty: bool = False) -> None:
         """Offer a checkpoint (e.g. the one just loaded in the viewer) in both model lists."""
         self.model_choices.add_choice(str(path), f"in the viewer: {choice_label(Path(path))}")
-        if select_if_empty and self.model_a_combo.currentData() is None and not self._runner.is_running():
+        if select_if_empty and self.model_a_combo.currentData() is None and not self.is_running():
             self.set_checkpoint(0, path)
         self._update_buttons()
 
@@ -179,14 +177,14 @@ class EvaluationPane(QWidget):
         return self.split_combo.currentData()
 
     def is_running(self) -> bool:
-        return self._runner.is_running()
+        return self._task is not None
 
     def results(self) -> list[ModelEvaluation]:
         return list(self._results)
 
     def start_evaluation(self) -> bool:
         """Start scoring the chosen checkpoints; False (with a message shown) when something is missing."""
-        if self._runner.is_running():
+        if self.is_running():
             return False
         checkpoints, split = self.checkpoints(), self.current_split()
         problem = evaluation_problem(self._dataset, checkpoints, split)
@@ -199,21 +197,43 @@ class EvaluationPane(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self._show_message(f"Evaluating on '{split}'…")
-        self._runner.start(checkpoints, self._dataset, split)
+        self._task = background.spawn(self._evaluate([Path(c) for c in checkpoints], self._dataset, split))
         self._update_buttons()
         return True
 
-    def cancel_evaluation(self) -> None:
-        if self._runner.is_running():
-            self._runner.cancel()
-            self._show_message("Cancelling after the current image…")
+    async def _evaluate(self, checkpoints: list[Path], dataset, split: str) -> None:
+        # torch and the evaluation code are imported here, on the UI thread: importing them on the
+        # worker would hold the GIL for seconds and freeze the window anyway.
+        for name in ("torch", "segviewer.core.predict", "segviewer.core.evaluation"):
+            importlib.import_module(name)
+        try:
+            results = await background.call_with_progress(
+                lambda progress, stop: evaluate_checkpoints(
+                    checkpoints, dataset, split, self.device, progress, stop
+                ),
+                self._on_progress,
+            )
+        except asyncio.CancelledError:
+            self._task = None
+            self._end_run("Evaluation cancelled; the results shown (if any) are from the previous run.")
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message in the pane
+            self._task = None
+            self._end_run(failure_message(exc), error=True)
+            return
+        self._task = None
+        if results is None:
+            self._end_run("Evaluation cancelled; the results shown (if any) are from the previous run.")
+        else:
+            self._on_finished(results)
 
-    def wait(self, timeout_s: float = 60.0) -> bool:
-        return self._runner.wait(timeout_s)
+    def cancel_evaluation(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
     def shutdown(self) -> None:
-        self._runner.shutdown()
-        self._background.join()
+        self.cancel_evaluation()
+        self.model_choices.listing.shutdown()
 
     def table_rows(self) -> list[list[str]]:
         """What the table shows: header row, class rows in display order, then the summary rows."""
@@ -229,7 +249,7 @@ class EvaluationPane(QWidget):
 
     # --- state -----------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
-        running = self._runner.is_running()
+        running = self.is_running()
         self.evaluate_button.setEnabled(
             not running and self._dataset is not None and bool(self.checkpoints())
         )
@@ -261,12 +281,6 @@ class EvaluationPane(QWidget):
         self._show_results()
         self.evaluation_finished.emit(results)
         self._update_buttons()
-
-    def _on_failed(self, message: str) -> None:
-        self._end_run(message, error=True)
-
-    def _on_cancelled(self) -> None:
-        self._end_run("Evaluation cancelled; the results shown (if any) are from the previous run.")
 
     def _end_run(self, text: str, error: bool = False) -> None:
         self.progress_bar.setVisible(False)
@@ -308,6 +322,6 @@ def install_evaluation_pane(window) -> EvaluationPane:
         window.open_sample(split, name, mode)
 
     pane.open_sample_requested.connect(open_in_viewer)
-    window.add_close_check(lambda _w: (pane.shutdown(), True)[1])
+    window.add_shutdown(pane.shutdown)
     pane.set_runs_folder(None)
     return pane

@@ -9,7 +9,7 @@ import math
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QHeaderView, QTableView
 
-from segviewer.gui.eval_runner import ModelEvaluation
+from segviewer.core.model_evaluation import ModelEvaluation
 from segviewer.gui.image_utils import swatch_icon
 
 NUMBER_ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

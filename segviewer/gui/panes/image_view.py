@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPixmap, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QFrame, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QWidget,
+)
 
 MIN_SCALE, MAX_SCALE = 0.02, 40.0
 
@@ -33,6 +40,11 @@ class ImageView(QGraphicsView):
         self.setMouseTracking(True)
         self._fit = True
         self._last = (-1, -1)
+
+    def add_layer(self, item: QGraphicsItem) -> None:
+        """Draw `item` above the picture, in the picture's pixel coordinates (an edit or review layer)."""
+        item.setZValue(1 + len(self.scene().items()))
+        self.scene().addItem(item)
 
     @property
     def fitted(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core.labels import LabelScheme
+from segviewer.core.overlay import ERROR_COLORS
+from segviewer.core.session import Session
 from segviewer.gui.image_utils import swatch_icon
-from segviewer.gui.overlay import ERROR_COLORS
 
 MUTED = QColor(150, 150, 150)
 
@@ -34,13 +35,11 @@ def format_share(share: float) -> str:
 
 
 class LegendWidget(QWidget):
-    """Emits `visibility_changed()` when a class is shown or hidden and `colorblind_toggled(bool)`."""
+    """Shows the session's hidden classes and palette choice; ticking a box tells the session."""
 
-    visibility_changed = Signal()
-    colorblind_toggled = Signal(bool)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.scheme: LabelScheme | None = None
         self._ids: list[int] = []
         self.table = QTableWidget(0, 3)
@@ -57,17 +56,23 @@ class LegendWidget(QWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed share columns: widths that follow the numbers would shift the docks (and the
+        # picture) a few pixels whenever another sample is shown.
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, header.fontMetrics().horizontalAdvance("Ground truth") + 16)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.itemChanged.connect(self._on_item_changed)
 
         self.show_all = QPushButton("Show all")
         self.hide_all = QPushButton("Hide all")
-        self.show_all.clicked.connect(lambda: self._set_all(True))
-        self.hide_all.clicked.connect(lambda: self._set_all(False))
+        self.show_all.clicked.connect(session.show_all_classes)
+        self.hide_all.clicked.connect(lambda: session.hide_classes(self._ids))
         self.colorblind = QCheckBox("Colour-blind-safe colours")
-        self.colorblind.toggled.connect(self.colorblind_toggled)
+        self.colorblind.toggled.connect(lambda on: setattr(session, "colorblind", on))
+        self.colorblind.setChecked(session.colorblind)
+        session.events.colorblind.connect(self._show_colorblind)
+        session.events.hidden_classes.connect(self._show_hidden)
         swatch = "<span style='color:rgb({},{},{})'>■</span>"
         self.error_key = QLabel(
             "Error map: "
@@ -86,8 +91,6 @@ class LegendWidget(QWidget):
         buttons.addWidget(self.hide_all)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        title = QLabel("<b>Classes</b>")
-        layout.addWidget(title)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.colorblind)
@@ -95,15 +98,16 @@ class LegendWidget(QWidget):
         self.set_prediction_column(False)
 
     def set_scheme(self, scheme: LabelScheme, palette: np.ndarray) -> None:
-        """List `scheme`'s classes, all visible."""
+        """List `scheme`'s classes, ticked unless the session hides them."""
         self.scheme = scheme
         self._ids = [c.id for c in scheme.classes]
         self.table.blockSignals(True)
         self.table.setRowCount(len(scheme.classes))
+        hidden = self.session.hidden_classes
         for row, cls in enumerate(scheme.classes):
             item = QTableWidgetItem(cls.name)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            item.setCheckState(Qt.CheckState.Unchecked if cls.id in hidden else Qt.CheckState.Checked)
             item.setToolTip(f"Class id {cls.id}: untick to hide it in the overlay")
             self.table.setItem(row, 0, item)
             for col in (1, 2):
@@ -121,7 +125,7 @@ class LegendWidget(QWidget):
 
     def set_prediction_column(self, shown: bool) -> None:
         self.table.setColumnHidden(2, not shown)
-        self.setMinimumWidth(340 if shown else 250)  # room for class names next to both columns
+        self.setMinimumWidth(300 if shown else 220)  # room for class names next to both columns
 
     def set_shares(self, gt: np.ndarray | None, pred: np.ndarray | None) -> None:
         """(256,) pixel fractions per class id for this image; None clears the column."""
@@ -135,31 +139,27 @@ class LegendWidget(QWidget):
             self.table.item(row, 0).setForeground(brush)
         self.table.blockSignals(False)
 
-    def drawn_lut(self, ignore_index: int) -> np.ndarray:
-        """(256,) bool: True for class ids whose colour is drawn (never the ignore index)."""
-        lut = np.zeros(256, bool)
-        for row, class_id in enumerate(self._ids):
-            lut[class_id] = self.table.item(row, 0).checkState() == Qt.CheckState.Checked
-        if 0 <= ignore_index < 256:
-            lut[ignore_index] = False
-        return lut
-
     def set_class_visible(self, class_id: int, visible: bool) -> None:
+        """Tick or untick the class's box, as a click would."""
         row = self._ids.index(class_id)
         self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
 
     def set_error_key_visible(self, visible: bool) -> None:
         self.error_key.setVisible(visible)
 
-    def _set_all(self, visible: bool) -> None:
+    def _show_hidden(self, hidden: frozenset[int]) -> None:
         self.table.blockSignals(True)
-        for row in range(self.table.rowCount()):
-            self.table.item(row, 0).setCheckState(
-                Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
-            )
+        for row, class_id in enumerate(self._ids):
+            state = Qt.CheckState.Unchecked if class_id in hidden else Qt.CheckState.Checked
+            self.table.item(row, 0).setCheckState(state)
         self.table.blockSignals(False)
-        self.visibility_changed.emit()
+
+    def _show_colorblind(self, on: bool) -> None:
+        self.colorblind.blockSignals(True)
+        self.colorblind.setChecked(on)
+        self.colorblind.blockSignals(False)
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if item.column() == 0:
-            self.visibility_changed.emit()
+            checked = item.checkState() == Qt.CheckState.Checked
+            self.session.set_class_visible(self._ids[item.row()], checked)

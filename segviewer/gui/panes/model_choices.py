@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from segviewer.gui.background_call import BackgroundCall
+from segviewer.gui import background
 
 BROWSE = "__browse__"
 EMPTY_TEXTS = ("— choose a model —", "— none —")
@@ -27,8 +27,7 @@ class ModelChoices(QObject):
         super().__init__(dialog_parent)
         self._dialog_parent = dialog_parent
         self.runs_folder: Path | None = None  # whose runs are listed; where the Browse dialog opens
-        self.background = BackgroundCall(self)
-        self.background.done.connect(self._on_runs_listed)
+        self.listing = background.Latest()
         self.model_a_combo, self.model_b_combo = QComboBox(), QComboBox()
         for combo, slot in ((self.model_a_combo, 0), (self.model_b_combo, 1)):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -59,7 +58,11 @@ class ModelChoices(QObject):
         from segviewer.core.runs import list_runs
 
         self.runs_folder = Path(folder if folder is not None else paths.runs_dir())
-        self.background.submit(str(self.runs_folder), list_runs, self.runs_folder)
+        self.listing.start(self._list(list_runs, self.runs_folder))
+
+    async def _list(self, list_runs, folder: Path) -> None:
+        self.fill(await self.listing.run(list_runs, folder))
+        self.changed.emit()
 
     def refresh_runs(self) -> None:
         """List the runs folder again (runs may have finished since the last look), if one was set."""
@@ -110,11 +113,6 @@ class ModelChoices(QObject):
             index = combo.findData(str(path))
         combo.setCurrentIndex(index)
         self.changed.emit()
-
-    def _on_runs_listed(self, _token, result) -> None:
-        if isinstance(result, list):
-            self.fill(result)
-            self.changed.emit()
 
     def _on_model_chosen(self, slot: int) -> None:
         combo = self.combos[slot]

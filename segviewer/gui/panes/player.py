@@ -335,5 +335,5 @@ def install_player_pane(window) -> PlayerPane:
 
     window.dataset_opened.connect(on_dataset)
     window.predictions.model_changed.connect(on_model)
-    window.add_close_check(lambda _window: pane.shutdown() or True)
+    window.add_shutdown(pane.shutdown)
     return pane

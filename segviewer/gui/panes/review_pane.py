@@ -7,6 +7,7 @@ goes through `_start_review` and `_start_overlay`, so switching to another worke
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from segviewer.core.corrections import Corrections
 from segviewer.core.datasets import Dataset
-from segviewer.gui.workers import GeneratorThread, run_in_background
+from segviewer.gui import background
 
 COLUMNS = ("Sample", "Score", "Suspect px", "Top pairs (given → predicted)", "Reviewed")
 REVIEWED_MARK = "✓"
@@ -50,8 +51,7 @@ class ReviewPane(QWidget):
         super().__init__(parent)
         self._dataset: Dataset | None = None
         self._checkpoint: Path | None = None
-        self._thread: GeneratorThread | None = None
-        self._old_threads: list[GeneratorThread] = []
+        self._task: asyncio.Task | None = None
         self._loaded: _Loaded | None = None
         self._result: Any = None
         self._build()
@@ -103,10 +103,9 @@ class ReviewPane(QWidget):
     # --- inputs --------------------------------------------------------------------------------
     def set_dataset(self, dataset: Dataset | None) -> None:
         """Offer the data set's labelled splits, val first (a model is rarely trained on it)."""
-        if self._thread is not None:  # a review of the previous data set: stop it, drop what it sends
-            self._thread.stop()
-            self._old_threads.append(self._thread)
-            self._thread = None
+        if self._task is not None:  # a review of the previous data set: stop it, drop what it sends
+            self._task.cancel()
+            self._task = None
         self._dataset = dataset
         self._clear_results()
         self.split_combo.clear()
@@ -133,24 +132,20 @@ class ReviewPane(QWidget):
         self._update_buttons()
 
     def cancel(self) -> None:
-        if self._thread is not None:
-            self._thread.stop()
-            self.status.setText("Cancelling…")
+        if self._task is not None:
+            self._task.cancel()
 
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._task is not None
 
     def shutdown(self) -> None:
-        """Stop a running review and wait for it (before the window closes)."""
-        for thread in [t for t in [self._thread, *self._old_threads] if t is not None]:
-            thread.stop()
-            thread.wait(30000)
-        self._thread = None
-        self._old_threads.clear()
+        """Stop a running review (the window is closing)."""
+        self.cancel()
+        self._task = None
 
     def _start_review(self, checkpoint: Path, root: Path, split: str) -> None:
-        """The review job on a GeneratorThread: `_Loaded`, then (done, total) items, then the result."""
+        """The review job as a background stream: `_Loaded`, then (done, total) items, then the result."""
 
         def make(should_stop):
             from segviewer.core import paths
@@ -161,16 +156,26 @@ class ReviewPane(QWidget):
             predictor = Predictor.from_checkpoint(checkpoint, threads=paths.background_cores())
             dataset = open_for_checkpoint(predictor, root)
             yield _Loaded(predictor, dataset)
-            yield from iter_review(predictor, dataset, split)
+            for item in iter_review(predictor, dataset, split):
+                if should_stop():
+                    return
+                yield item
 
-        thread = GeneratorThread(make, parent=self)
-        thread.produced.connect(
-            lambda items, t=thread: self._on_produced(items) if t is self._thread else None
-        )
-        thread.failed.connect(lambda message, t=thread: self._on_ended(t, message))
-        thread.completed.connect(lambda ok, t=thread: self._on_ended(t, None if ok else "Review cancelled."))
-        self._thread = thread
-        thread.start(GeneratorThread.Priority.LowPriority)
+        self._task = background.spawn(self._review(make))
+
+    async def _review(self, make) -> None:
+        mine = asyncio.current_task()
+        message = None
+        try:
+            async for items in background.stream(make):
+                self._on_produced(items)
+        except asyncio.CancelledError:
+            if self._task is mine:
+                self._end(mine, "Review cancelled.")
+            raise
+        except Exception as exc:  # noqa: BLE001 - shown in the pane
+            message = str(exc)
+        self._end(mine, message)
 
     def _start_overlay(self, split: str, name: str) -> None:
         """Suspect pixels of one image, computed off the UI thread, then the open request."""
@@ -183,12 +188,15 @@ class ReviewPane(QWidget):
             image, mask = loaded.dataset.load_image(sample), loaded.dataset.load_mask(sample)
             return suspect_overlay(loaded.predictor, image, mask, result)
 
-        run_in_background(
-            compute,
-            lambda overlay: self.open_sample_requested.emit(split, name, overlay),
-            lambda exc: self.status.setText(str(exc)),
-            background=True,
-        )
+        async def open_with_overlay() -> None:
+            try:
+                overlay = await background.call(compute, low_priority=True)
+            except Exception as exc:  # noqa: BLE001 - shown in the pane
+                self.status.setText(str(exc))
+                return
+            self.open_sample_requested.emit(split, name, overlay)
+
+        background.spawn(open_with_overlay())
 
     # --- results -------------------------------------------------------------------------------
     def _on_produced(self, items: list) -> None:
@@ -205,13 +213,10 @@ class ReviewPane(QWidget):
                 self.progress.setMaximum(total)
                 self.progress.setValue(done)
 
-    def _on_ended(self, thread: GeneratorThread, message: str | None) -> None:
-        thread.wait()
-        thread.deleteLater()
-        if thread in self._old_threads:
-            self._old_threads.remove(thread)
+    def _end(self, task: asyncio.Task | None, message: str | None) -> None:
+        if task is not self._task:  # a review that was replaced: nothing of it is shown
             return
-        self._thread = None
+        self._task = None
         if message is not None or self._result is None:
             self._result = None
             self.status.setText(message or "Review cancelled.")
@@ -315,5 +320,5 @@ def install_review_pane(window) -> ReviewPane:
         pane.set_dataset(window.dataset)
     window.model_loaded.connect(pane.set_checkpoint)
     pane.open_sample_requested.connect(lambda split, name, _overlay: window.open_sample(split, name))
-    window.add_close_check(lambda _w: (pane.shutdown(), True)[1])
+    window.add_shutdown(pane.shutdown)
     return pane

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core.model_registry import model_title
-from segviewer.core.runs import RunInfo, list_runs
-from segviewer.gui.background_call import BackgroundCall
+from segviewer.core.runs import RunInfo, list_runs, read_run
+from segviewer.gui import background
 
 COLUMNS = ("Date", "Model", "Epochs", "Best mIoU", "Status")
 STATUS_TEXT = {
@@ -43,9 +43,8 @@ class RunsPane(QWidget):
         self._folder: Path | None = None
         self._runs: list[RunInfo] = []
         self._running_dir: Path | None = None
-        self._background = BackgroundCall(self)
-        self._background.done.connect(self._on_listed)
-        self._request = 0
+        self._listing = background.Latest()
+        self._followed: list[Path] = []  # run folders from elsewhere (Open run…), listed too
 
         self.folder_label = QLabel("No runs folder")
         self.folder_label.setWordWrap(True)
@@ -97,10 +96,19 @@ class RunsPane(QWidget):
         self._update_buttons()
 
     def refresh(self) -> None:
-        if self._folder is None:
+        if self._folder is None and not self._followed:
             return
-        self._request += 1
-        self._background.submit(self._request, list_runs, self._folder)
+        self._listing.start(self._list(self._folder))
+
+    def add_followed(self, run_dir: Path) -> None:
+        """List `run_dir` (a run written elsewhere, e.g. on a cluster) next to the local runs."""
+        run_dir = Path(run_dir)
+        if run_dir not in self._followed:
+            self._followed.insert(0, run_dir)
+        self.refresh()
+
+    async def _list(self, folder: Path) -> None:
+        self._on_listed(await self._listing.run(_list_with, folder, list(self._followed)))
 
     def runs(self) -> list[RunInfo]:
         return list(self._runs)
@@ -110,12 +118,10 @@ class RunsPane(QWidget):
         return self._runs[rows[0].row()] if rows else None
 
     def shutdown(self) -> None:
-        self._background.join()
+        self._listing.shutdown()
 
     # --- slots ------------------------------------------------------------------------------
-    def _on_listed(self, token, result) -> None:
-        if token != self._request or isinstance(result, Exception):
-            return
+    def _on_listed(self, result: list[RunInfo]) -> None:
         selected = self.selected_run()
         self._runs = list(result)
         self.table.setRowCount(len(self._runs))
@@ -174,3 +180,14 @@ class RunsPane(QWidget):
         run = self.selected_run()
         if run is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(run.path)))
+
+
+def _list_with(folder: Path | None, followed: list[Path]) -> list[RunInfo]:
+    """The runs in `folder`, then the followed run folders that are not among them."""
+    runs = list_runs(folder) if folder is not None else []
+    known = {r.path for r in runs}
+    for path in followed:
+        info = read_run(path) if path not in known else None
+        if info is not None:
+            runs.append(info)
+    return runs

@@ -1,8 +1,8 @@
 """The training settings form: model, sizes, schedule, augmentation, device and where runs go.
 
 Defaults come from `TrainConfig` itself (the engine documents them as CPU-friendly), so the GUI and
-`segviewer train` start from the same settings. Choices that need torch (model sizes, devices) are
-filled in once the heavy imports are done; model sizes are counted on a helper thread.
+`segviewer train` start from the same settings. The devices torch sees are asked of a short child
+process (the window never imports torch for training); model sizes come from the registry.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
@@ -30,6 +31,11 @@ from PySide6.QtWidgets import (
 
 from segviewer.core import model_registry, paths
 from segviewer.core.runs import new_run_name
+from segviewer.gui import background
+
+DEVICES_SCRIPT = (
+    "import json; from segviewer.core.devices import describe_devices; print(json.dumps(describe_devices()))"
+)
 
 MODEL_ORDER = tuple(model_registry.model_names())
 LEARNING_RATES = ("0.01", "0.003", "0.001", "0.0003", "0.0001")
@@ -65,7 +71,8 @@ class SettingsForm(QGroupBox):
         super().__init__("Settings", parent)
         defaults = engine_defaults()
         self._num_classes = 19
-        self._choices_loaded = False  # model sizes need torch, imported on the UI thread first
+        self._choices_loaded = False  # filled in just after the window has painted
+        self._saved_device: str | None = None
 
         self.dataset_label = QLabel("Data set: none open")
         self.dataset_label.setWordWrap(True)
@@ -231,20 +238,10 @@ class SettingsForm(QGroupBox):
             self._num_classes = classes
             self._request_parameters()
 
-    # --- choices that need torch ----------------------------------------------------------
+    # --- choices filled in after the first paint -------------------------------------------
     def load_choices(self) -> None:
-        """Devices, augmentation presets and model sizes; call once torch is imported."""
-        try:
-            from segviewer.core.devices import describe_devices
-
-            rows = describe_devices()
-        except Exception:  # noqa: BLE001 - without the engine, only "auto" is offered
-            rows = []
-        current = self.device.currentData()
-        self.device.model().clear()
-        for device_id, label, available, reason in rows or [("auto", "Automatic", True, "")]:
-            self._add_device(device_id, label if device_id != "auto" else "Automatic", available, reason)
-        _select(self.device, current or "auto")
+        """Augmentation presets and model sizes now; the devices when a helper process has listed them."""
+        background.spawn(self._load_devices())
         try:
             from segviewer.core.augment import builtin_presets
 
@@ -257,6 +254,21 @@ class SettingsForm(QGroupBox):
         self._restore()
         self._choices_loaded = True
         self._request_parameters()
+
+    async def _load_devices(self) -> None:
+        """Which devices torch sees, asked of a child process: importing torch here would stall the
+        window for seconds, and training (a child process too) is what uses the answer."""
+        child = background.ChildProcess([sys.executable, "-c", DEVICES_SCRIPT])
+        lines = [line async for line in child.lines()]
+        try:
+            rows = json.loads(lines[-1]) if child.exit_code == 0 and lines else []
+        except json.JSONDecodeError:
+            rows = []
+        wanted = self._saved_device or self.device.currentData() or "auto"
+        self.device.model().clear()
+        for device_id, label, available, reason in rows or [("auto", "Automatic", True, "")]:
+            self._add_device(device_id, label if device_id != "auto" else "Automatic", available, reason)
+        _select(self.device, wanted)
 
     def add_augment_preset(self, path: str) -> None:
         """Offer a preset file saved by the augmentation pane, and select it."""
@@ -310,6 +322,7 @@ class SettingsForm(QGroupBox):
             return
         if isinstance(saved, dict):
             self.set_values(saved)
+            self._saved_device = saved.get("device") if isinstance(saved.get("device"), str) else None
         if folder:
             self.folder.setText(str(folder))
 

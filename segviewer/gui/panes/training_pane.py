@@ -1,22 +1,24 @@
-"""The training pane: choose a model and its settings, train in the background, watch it learn.
+"""The training pane: choose a model and its settings, train, watch it learn.
 
-Widgets only: the training itself is core/training.py's generator, run by gui/training_runner.py;
-its events arrive here as queued signals and are handled in training_pane_events.py. Batch events are
-coalesced and drawn at most 10 times a second so a fast run never floods the event loop.
+Training runs as a child process, `segviewer train ... --events jsonl --low-priority`, that prints
+one JSON event per line (core/events.py) and takes `stop`, `pause` and `resume` on stdin. A crash or
+an out-of-memory there ends the run, never the window; the run uses every core below the window's
+priority. The events are shown by a RunView (run_view.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -25,22 +27,19 @@ from PySide6.QtWidgets import (
 
 from segviewer.core import events as ev
 from segviewer.core.runs import RunInfo, new_run_dir
+from segviewer.core.train_command import child_command
+from segviewer.gui import background
+from segviewer.gui import settings as prefs
+from segviewer.gui.menus import add_action
+from segviewer.gui.panes.export_command import ExportCommandDialog
+from segviewer.gui.panes.run_view import ERROR_COLOR, RunView
 from segviewer.gui.panes.runs_pane import RunsPane
-from segviewer.gui.panes.training_charts import ClassIouTable, TrainingCurves
 from segviewer.gui.panes.training_form import SettingsForm
-from segviewer.gui.panes.training_pane_events import ERROR_COLOR, TrainingEventsMixin
-from segviewer.gui.training_eta import EtaEstimator
-from segviewer.gui.training_runner import create_runner, preload_training_modules
 
-REFRESH_MS = 100  # coalesced redraws: at most ~10 per second
-HEAVY_IMPORT_DELAY_MS = 300  # let the window paint before torch & co. are imported on the UI thread
-# One dark text colour over a light fill and a light groove: the default style paints the text white
-# over the fill and black over the groove, so "Epoch 4 of 15 · batch 31 of 53" changed colour mid-word.
-PROGRESS_STYLE = (
-    "QProgressBar { color: #111111; background: #ececec; border: 1px solid #a0a0a0; border-radius: 3px;"
-    " text-align: center; min-height: 18px; }"
-    " QProgressBar::chunk { background: #a9cdf2; border-radius: 2px; }"
-)
+FOLLOW_INTERVAL_S = 0.5  # how often a followed run folder's events.jsonl is read
+EVENTS_PER_STEP = 2000  # a long finished run replays in steps, painting in between
+CHOICES_DELAY_MS = 300  # let the window paint before the form lists presets and asks for devices
+STOP_WAIT_S = 30  # closing the window: how long a stopped run may take to save before it is killed
 
 
 def ask_stop_training(parent: QWidget | None) -> bool:
@@ -50,8 +49,8 @@ def ask_stop_training(parent: QWidget | None) -> bool:
     box.setWindowTitle("Training in progress")
     box.setText("Stop training and keep the best checkpoint?")
     box.setInformativeText(
-        "Training ends after the current batch. The best model so far stays in the run folder, "
-        "and the run can be resumed later from the Past runs tab."
+        "Training ends after the current batch and the window closes then. The best model so far "
+        "stays in the run folder, and the run can be resumed later from the Past runs tab."
     )
     stop = box.addButton("Stop", QMessageBox.ButtonRole.AcceptRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
@@ -60,30 +59,31 @@ def ask_stop_training(parent: QWidget | None) -> bool:
     return box.clickedButton() is stop
 
 
-class TrainingPane(TrainingEventsMixin, QWidget):
+class TrainingPane(QWidget):
     """Settings form, Start / Pause / Stop, progress with ETA, live curves, class IoU, log, past runs."""
 
+    event_received = Signal(object)  # every event of the run, in order
     best_checkpoint_saved = Signal(str)  # only while "Auto-refresh viewer" is checked
     load_checkpoint_requested = Signal(str)
     training_started = Signal(str)  # run folder
     training_finished = Signal(object)  # the Finished or Failed event
+    run_ended = Signal()  # the child process has exited and every event was shown
 
-    def __init__(self, parent: QWidget | None = None, runner_kind: str | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        command: Callable[[dict], list[str]] = child_command,
+    ) -> None:
         super().__init__(parent)
+        self._command = command  # run settings -> the child's command line
         self._root: Path | None = None
         self._scheme_name: str | None = None
-        self._run_dir: Path | None = None
-        self._started: ev.Started | None = None
-        self._last_batch: ev.Batch | None = None
-        self._best: tuple[float, int] | None = None
+        self._child: background.ChildProcess | None = None
+        self._task: asyncio.Task | None = None
+        self._following: asyncio.Task | None = None
+        self._paused = False
         self._stopping = False
-        self._dirty = False
-        self._eta = EtaEstimator()
         self.config_overrides: dict = {}  # TrainConfig fields the form does not show (tests, experts)
-
-        self.runner = create_runner(runner_kind, parent=self)
-        self.runner.event_received.connect(self._on_event)
-        self.runner.finished.connect(self._on_runner_finished)
 
         self.form = SettingsForm()
         self.form.runs_folder_changed.connect(self._on_runs_folder_changed)
@@ -92,6 +92,11 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("End after the current batch; the best checkpoint is kept")
+        self.export_button = QPushButton("Export as command…")
+        self.export_button.setToolTip(
+            "The segviewer train (or torchrun) line for these settings, or a SLURM script, to run elsewhere"
+        )
+        self.export_button.clicked.connect(self.export_command)
         self.auto_refresh = QCheckBox("Auto-refresh viewer with best model")
         self.auto_refresh.setToolTip(
             "Whenever training saves a better model, show its prediction in the viewer"
@@ -101,52 +106,38 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
 
-        self.progress = QProgressBar()
-        self.progress.setStyleSheet(PROGRESS_STYLE)
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Not started")
-        self.status_label = QLabel("Open a data set, choose a model and press Start training.")
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        self.curves = TrainingCurves()
-        self.loss_plot, self.miou_plot = self.curves.loss_plot, self.curves.miou_plot
-        self.iou_table = ClassIouTable()
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
+        self.view = RunView(self)
+        self.view.best_checkpoint_saved.connect(self._on_best_saved)
+        self.view.run_ended.connect(self.training_finished)
         self.runs = RunsPane()
         self.runs.load_checkpoint_requested.connect(self.load_checkpoint_requested)
         self.runs.resume_requested.connect(self.resume_run)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.curves, "Curves")
-        self.tabs.addTab(self.iou_table, "Class IoU")
-        self.tabs.addTab(self.log_view, "Log")
+        self.tabs.addTab(self.view.curves, "Curves")
+        self.tabs.addTab(self.view.iou_table, "Class IoU")
+        self.tabs.addTab(self.view.log_view, "Log")
         self.tabs.addTab(self.runs, "Past runs")
 
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(buttons)
         layout.addWidget(self.auto_refresh)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status_label)
+        layout.addWidget(self.view.progress)
+        layout.addWidget(self.view.status_label)
         layout.addWidget(self.tabs, 1)
 
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self._refresh)
         self._update_buttons()
         self.runs.set_folder(self.form.runs_folder())
         self._shut_down = False
-        QTimer.singleShot(HEAVY_IMPORT_DELAY_MS, self._load_heavy_parts)
+        QTimer.singleShot(CHOICES_DELAY_MS, self._load_choices)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(480, 820)  # leaves the viewer most of a 1400 px window
+        return QSize(420, 820)  # leaves the viewer most of the window
 
     # --- public API -------------------------------------------------------------------------
     def set_dataset(self, root: Path | None, scheme_name: str | None = None, scheme=None) -> None:
@@ -158,20 +149,13 @@ class TrainingPane(TrainingEventsMixin, QWidget):
         self._root = Path(root) if root else None
         self._scheme_name = scheme_name
         self.form.set_dataset(self._root, scheme_name, scheme)
-        self.iou_table.set_scheme(scheme, scheme_name)
+        self.view.iou_table.set_scheme(scheme, scheme_name)
 
     def is_training(self) -> bool:
-        return self.runner.is_running()
+        return self._child is not None
 
-    def confirm_close(self, parent: QWidget | None = None) -> bool:
-        """For the window's closeEvent: True when it may close (nothing running, or stopped now)."""
-        if not self.is_training():
-            return True
-        if not ask_stop_training(parent or self):
-            return False
-        self.stop_training()
-        self.runner.wait(600.0)
-        return not self.is_training()
+    def is_paused(self) -> bool:
+        return self._paused
 
     def start_training(self, resume_run: RunInfo | None = None) -> bool:
         """Start a new run from the form (or continue `resume_run`); False with a status message if not."""
@@ -179,48 +163,135 @@ class TrainingPane(TrainingEventsMixin, QWidget):
             return False
         try:
             cfg = self._build_config(resume_run)
-        except (ValueError, TypeError) as exc:  # a bad form value or a hand-edited config.json
-            self._show_status(str(exc), ERROR_COLOR)
+            argv = self._command(cfg)
+        except ValueError as exc:  # a bad form value or a hand-edited config.json
+            self.view.show_status(str(exc), ERROR_COLOR)
             return False
-        self._reset_views(resume_run)
-        self._run_dir = Path(cfg.out)
-        self._stopping = False
-        self._log(
-            f"{'Resuming' if resume_run else 'Starting'} {self.form.model_title(cfg.model)} in {cfg.out}"
+        self.stop_following()
+        self.view.reset()
+        self._paused = self._stopping = False
+        self.view.log(
+            f"{'Resuming' if resume_run else 'Starting'} {self.form.model_title(cfg['model'])} in {cfg['out']}"
         )
-        self._show_status("Preparing data and model…")
-        self.runner.start(cfg)
-        self.runs.set_running(self._run_dir)
-        self._timer.start()
+        self.view.show_status("Preparing data and model…")
+        self._child = background.ChildProcess(argv)
+        self._task = background.spawn(self._follow(self._child))
+        self.runs.set_running(Path(cfg["out"]))
         self._update_buttons()
-        self.training_started.emit(str(cfg.out))
+        self.training_started.emit(str(cfg["out"]))
         return True
+
+    def export_command(self) -> ExportCommandDialog | None:
+        """Show the command line for the form's settings (None, with a message, when they are incomplete)."""
+        try:
+            cfg = self._build_config(None)
+            dialog = ExportCommandDialog(cfg, self)
+        except ValueError as exc:
+            self.view.show_status(str(exc), ERROR_COLOR)
+            return None
+        dialog.show()
+        return dialog
 
     def resume_run(self, run: RunInfo) -> None:
         self.form.set_values(run.config)
         self.start_training(resume_run=run)
 
     def stop_training(self) -> None:
-        if self.is_training() and not self._stopping:
+        if self._child is not None and not self._stopping:
             self._stopping = True
-            self.runner.stop()
-            self._show_status("Stopping after the current batch…")
+            self._paused = False
+            self._child.send("stop")
+            self.view.show_status("Stopping after the current batch…")
             self._update_buttons()
 
-    def shutdown(self) -> None:
-        """Stop any run and wait for every helper thread (tests; the window's close)."""
-        self._shut_down = True
+    def confirm_close(self, window: QWidget | None = None) -> bool:
+        """For the window's close check: True when it may close now. During a run, asks; on Stop
+        the run is asked to end and `window` closes once it has (no waiting inside the close)."""
+        if not self.is_training():
+            return True
+        if ask_stop_training(window or self):
+            self.stop_training()
+            if window is not None:
+                self.run_ended.connect(window.close, Qt.ConnectionType.SingleShotConnection)
+        return False
+
+    def follow_run(self, run_dir: str | Path) -> bool:
+        """Show a run written elsewhere (a terminal, torchrun, a cluster) from its events.jsonl as it
+        grows: the same curves, class IoU and log as a local run. False while training here."""
         if self.is_training():
-            self.runner.stop()
-            if not self.runner.wait(600.0):
-                self.runner.kill()
-        self._timer.stop()
+            self.view.show_status("Stop the run in progress first, then open another run.", ERROR_COLOR)
+            return False
+        run_dir = Path(run_dir)
+        self.stop_following()
+        self.view.reset("Reading the run…")
+        self.view.log(f"Following {run_dir} (its events.jsonl)")
+        self.view.show_status(f"Following {run_dir.name}: updates as the run writes events")
+        self.runs.add_followed(run_dir)
+        self._following = background.spawn(self._follow_folder(run_dir))
+        return True
+
+    def stop_following(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
+            self._following = None
+            self.view.end()
+
+    def shutdown(self) -> None:
+        """The window is closing: a run still going is stopped (and killed if it does not end)."""
+        self._shut_down = True
+        self.stop_following()
+        child = self._child
+        if child is not None:
+            child.send("stop")
+            if not child.wait(STOP_WAIT_S):
+                child.kill()
+                child.wait(5)
         self.runs.shutdown()
 
-    # --- building the run -------------------------------------------------------------------
-    def _build_config(self, resume_run: RunInfo | None):
-        from segviewer.core.training import TrainConfig
+    # --- the child process ------------------------------------------------------------------
+    async def _follow(self, child: background.ChildProcess) -> None:
+        ended = False
+        async for line in child.lines():
+            try:
+                event = ev.from_json_line(line)
+            except ev.EventFormatError:
+                event = None
+            if event is None:
+                continue
+            ended = ended or isinstance(event, ev.Finished | ev.Failed)
+            self.view.show_event(event)
+            if isinstance(event, ev.Started):
+                self.runs.refresh()
+            self.event_received.emit(event)
+        if not ended:  # a crash, a kill or an error before training began: say so, with its words
+            said = [line for line in child.stderr_tail if line.strip()]
+            reason = said[-1].strip() if said else f"exit code {child.exit_code}"
+            event = ev.Failed(f"The training process ended unexpectedly: {reason}")
+            self.view.show_event(event)
+            self.event_received.emit(event)
+        self._child = None
+        self.view.end()
+        self._stopping = self._paused = False
+        self.runs.set_running(None)
+        self.runs.refresh()
+        self._update_buttons()
+        self.run_ended.emit()
 
+    async def _follow_folder(self, run_dir: Path) -> None:
+        follower = ev.EventFollower(run_dir / "events.jsonl")
+        while True:
+            events = await background.call(follower.poll)
+            if follower.restarted:  # the file was replaced (a new run there): start over
+                self.view.reset("Reading the run…")
+            for start in range(0, len(events), EVENTS_PER_STEP):
+                for event in events[start : start + EVENTS_PER_STEP]:
+                    self.view.show_event(event)
+                    self.event_received.emit(event)
+                await asyncio.sleep(0)  # paint between steps of a long replay
+            await asyncio.sleep(FOLLOW_INTERVAL_S)
+
+    # --- building the run -------------------------------------------------------------------
+    def _build_config(self, resume_run: RunInfo | None) -> dict[str, Any]:
         values = self.form.values()
         values.update(self.config_overrides)
         if resume_run is not None:
@@ -229,38 +300,40 @@ class TrainingPane(TrainingEventsMixin, QWidget):
             base.update(root=resume_run.config.get("root"), out=str(resume_run.path), resume=True)
             if not base.get("root"):
                 raise ValueError(f"{resume_run.path}: config.json does not say which data set it used")
-            return TrainConfig.from_json(base)
+            return base
         if self._root is None:
             raise ValueError("Open a data set first (File > Open data set), then press Start training.")
-        folder = self.form.runs_folder()
-        out = new_run_dir(folder, values["model"])
+        out = new_run_dir(self.form.runs_folder(), values["model"])
         values.update(root=str(self._root), out=str(out), resume=False, scheme=self._scheme_name)
-        return TrainConfig.from_json(values)
+        return values
 
-    def _load_heavy_parts(self) -> None:
-        if self._shut_down:  # closed before the timer fired: start no helper thread any more
-            return
-        preload_training_modules()  # torch & co. on the UI thread, before any worker needs them
-        self.form.load_choices()
+    def _load_choices(self) -> None:
+        if not self._shut_down:  # closed before the timer fired: nothing to fill in
+            self.form.load_choices()
+
+    def _on_best_saved(self, path: str) -> None:
+        if self.auto_refresh.isChecked():
+            self.best_checkpoint_saved.emit(path)
 
     def _toggle_pause(self) -> None:
-        if not self.is_training():
+        if self._child is None:
             return
-        if self.runner.is_paused():
-            self.runner.resume()
-            self._log("Resumed")
-            self._show_status(f"Training on {self._started.device}" if self._started else "Resumed")
+        self._paused = not self._paused
+        self._child.send("pause" if self._paused else "resume")
+        if self._paused:
+            self.view.log("Paused (after the current batch)")
+            self.view.show_status("Paused — press Resume to continue.")
         else:
-            self.runner.pause()
-            self._log("Paused (after the current batch)")
-            self._show_status("Paused — press Resume to continue.")
+            self.view.log("Resumed")
+            started = self.view.started
+            self.view.show_status(f"Training on {started.device}" if started else "Resumed")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         running = self.is_training()
         self.start_button.setEnabled(not running)
         self.pause_button.setEnabled(running and not self._stopping)
-        self.pause_button.setText("Resume" if running and self.runner.is_paused() else "Pause")
+        self.pause_button.setText("Resume" if running and self._paused else "Pause")
         self.stop_button.setEnabled(running and not self._stopping)
         self.form.setEnabled(not running)
 
@@ -270,8 +343,6 @@ class TrainingPane(TrainingEventsMixin, QWidget):
 
 def install_training_pane(window) -> TrainingPane:
     """Dock the pane into the main window and connect it to the window's public hooks."""
-    from PySide6.QtWidgets import QApplication
-
     pane = TrainingPane()
     window.add_pane("Training", pane, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -284,7 +355,16 @@ def install_training_pane(window) -> TrainingPane:
     pane.best_checkpoint_saved.connect(window.load_checkpoint)
     pane.load_checkpoint_requested.connect(window.load_checkpoint)
     window.add_close_check(pane.confirm_close)
-    app = QApplication.instance()
-    if app is not None:
-        app.aboutToQuit.connect(pane.shutdown)
+    window.add_shutdown(pane.shutdown)
+    for folder in prefs.followed_runs(window.settings):
+        pane.runs.add_followed(Path(folder))
+
+    def open_run() -> None:
+        start = str(pane.form.runs_folder())
+        folder = QFileDialog.getExistingDirectory(window, "Open a run folder (with events.jsonl)", start)
+        if folder and pane.follow_run(folder):
+            prefs.add_followed_run(window.settings, Path(folder))
+            window.show_pane(pane)
+
+    add_action(window, window.menus.file, "Open &run…", open_run)
     return pane

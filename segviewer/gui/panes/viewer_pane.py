@@ -1,6 +1,6 @@
-"""The viewer: one sample with its ground truth and prediction overlays, a legend and a hover readout.
+"""The viewer: one sample with its ground truth and prediction overlays, its legend and a hover readout.
 
-Pictures are composed in numpy (segviewer.gui.overlay) and converted to a QImage once per change;
+Pictures are composed in numpy (segviewer.core.overlay) and converted to a QImage once per change;
 images load and models predict off the UI thread, the newest request first.
 """
 
@@ -12,7 +12,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QLabel,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -20,15 +19,16 @@ from PySide6.QtWidgets import (
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.core.labels import LabelScheme, colorblind_palette
+from segviewer.core.lru import LruCache
+from segviewer.core.overlay import compose, source_pixel, stack_side_by_side
+from segviewer.core.sample_view import load_sample, nbytes, pixel_readout
+from segviewer.core.session import Session
+from segviewer.gui import background
 from segviewer.gui.image_utils import placeholder_image, to_qimage
-from segviewer.gui.lru import LruCache
-from segviewer.gui.overlay import MODES, compose, source_pixel, stack_side_by_side
 from segviewer.gui.panes.image_view import ImageView
 from segviewer.gui.panes.legend import LegendWidget
 from segviewer.gui.panes.viewer_toolbar import NEEDS_MODEL, ViewerToolbar
 from segviewer.gui.prediction import PredictionService
-from segviewer.gui.sample_view import load_sample, nbytes, pixel_readout
-from segviewer.gui.workers import LatestTaskRunner
 
 DECODED_CACHE_BYTES = 128 * 2**20
 WELCOME = "Open a data set with File › Open data set… (Ctrl+O),\nor try File › Open the demo data set"
@@ -39,14 +39,14 @@ class ViewerPane(QWidget):
     frame_shown = Signal()  # a new picture was drawn
     hover_text_changed = Signal(str)
     status_message = Signal(str)
-    mode_changed = Signal(str)
 
-    def __init__(self, predictions: PredictionService, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, predictions: PredictionService, session: Session, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.predictions = predictions
+        self.session = session
         self.scheme: LabelScheme | None = None
-        self._colorblind = False
-        self._mode = "gt"
         self._sample: Sample | None = None
         self._image: np.ndarray | None = None
         self._gt: np.ndarray | None = None
@@ -59,13 +59,8 @@ class ViewerPane(QWidget):
         self._hover = (-1, -1)
         self._wanted: Sample | None = None  # the sample asked for last; older answers are dropped
         self._decoded = LruCache(DECODED_CACHE_BYTES)  # recent and prefetched samples, ready to show
-        self._loader = LatestTaskRunner(self)
-        self._loader.finished.connect(self._on_loaded)
-        self._loader.failed.connect(self._on_load_failed)
-        self._prefetcher = LatestTaskRunner(self, background=True)
-        self._prefetcher.finished.connect(
-            lambda sample, result: self._decoded.put(sample, result, nbytes(result))
-        )
+        self._loader = background.Latest()
+        self._prefetcher = background.Latest(low_priority=True)
         self._render_timer = QTimer(self, singleShot=True, interval=0)
         self._render_timer.timeout.connect(self._render)
         self._build()
@@ -76,36 +71,34 @@ class ViewerPane(QWidget):
 
     # --- layout ------------------------------------------------------------------------------
     def _build(self) -> None:
+        session = self.session
         self.toolbar = ViewerToolbar()
-        self.toolbar.set_mode(self._mode)
+        self.toolbar.set_mode(session.mode)
+        self.toolbar.set_opacity(session.opacity)
         self.mode_buttons = self.toolbar.mode_buttons
         self.opacity_slider = self.toolbar.opacity_slider
         self.caption = QLabel("")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = ImageView()
-        self.legend = LegendWidget()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.legend)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
-        self.splitter.setSizes([800, 250])
+        self.legend = LegendWidget(session)  # docked by the window beside the data set list
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.toolbar)
         layout.addWidget(self.caption)
-        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.view, 1)
 
         self.toolbar.mode_clicked.connect(self.set_mode)
-        self.toolbar.opacity_changed.connect(self.request_render)
+        self.toolbar.opacity_changed.connect(session.set_opacity)
         self.toolbar.fit_clicked.connect(self.view.fit_to_window)
         self.toolbar.actual_size_clicked.connect(self.view.actual_size)
         self.view.zoom_changed.connect(self.toolbar.set_zoom)
         self.view.hovered.connect(self._on_hover)
         self.view.resized.connect(self._on_view_resized)
-        self.legend.visibility_changed.connect(self.request_render)
-        self.legend.colorblind_toggled.connect(self.set_colorblind)
+        session.events.mode.connect(self._on_mode)
+        session.events.opacity.connect(self._on_opacity)
+        session.events.hidden_classes.connect(self.request_render)
+        session.events.colorblind.connect(self._on_colorblind)
 
     # --- public API ----------------------------------------------------------------------------
     def set_scheme(self, scheme: LabelScheme | None) -> None:
@@ -121,22 +114,39 @@ class ViewerPane(QWidget):
         scheme = scheme or self.scheme
         if scheme is None:
             return np.zeros((256, 3), np.uint8)
-        return colorblind_palette(scheme) if self._colorblind else scheme.palette
+        return colorblind_palette(scheme) if self.session.colorblind else scheme.palette
 
     def show_sample(self, dataset: Dataset, sample: Sample) -> None:
         """Load and show `sample`: `sample_shown` then `frame_shown` follow (at once when prefetched)."""
         self._wanted = sample
         hit = self._decoded.get(sample)
         if hit is not None:
-            self._loader.cancel_pending()
+            self._loader.cancel()
             self._on_loaded(sample, hit)
         else:
-            self._loader.submit(sample, lambda: load_sample(dataset, sample))
+            self._loader.start(self._load(dataset, sample))
 
-    def prefetch(self, dataset: Dataset, sample: Sample) -> None:
-        """Decode `sample` in the background so that showing it next is immediate."""
-        if sample != self._wanted and sample not in self._decoded:
-            self._prefetcher.submit(sample, lambda: load_sample(dataset, sample))
+    async def _load(self, dataset: Dataset, sample: Sample) -> None:
+        try:
+            result = await self._loader.run(load_sample, dataset, sample)
+        except Exception as exc:  # noqa: BLE001 - a placeholder with the message instead
+            self._on_load_failed(sample, exc)
+        else:
+            self._on_loaded(sample, result)
+
+    def prefetch(self, dataset: Dataset, samples: list[Sample]) -> None:
+        """Decode `samples` (the neighbours) in the background so that showing one next is immediate."""
+        self._prefetcher.start(self._prefetch(dataset, samples))
+
+    async def _prefetch(self, dataset: Dataset, samples: list[Sample]) -> None:
+        for sample in samples:
+            if sample == self._wanted or sample in self._decoded:
+                continue
+            try:
+                result = await self._prefetcher.run(load_sample, dataset, sample)
+            except Exception:  # noqa: BLE001 - it is shown (with its message) when the user gets there
+                continue
+            self._decoded.put(sample, result, nbytes(result))
 
     def clear(self) -> None:
         self._sample, self._image, self._gt, self._pred, self._broken = None, None, None, None, False
@@ -149,38 +159,30 @@ class ViewerPane(QWidget):
         self._show_message(text)
 
     def mode(self) -> str:
-        return self._mode
+        return self.session.mode
 
     def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"unknown viewer mode {mode!r}; use one of {', '.join(MODES)}")
+        """The user asks for a view (toolbar, menu, keys); without a model, say how to get one."""
         if mode in NEEDS_MODEL and self.predictions.predictor is None:
             self.status_message.emit(
                 "Load a checkpoint (Model › Load checkpoint…) to see predictions and errors."
             )
-        self._mode = mode
+        self.session.set_mode(mode)
+
+    def _on_mode(self, mode: str) -> None:
         self.toolbar.set_mode(mode)
         self.legend.set_error_key_visible(mode == "error")
         self._update_caption()
-        self.mode_changed.emit(mode)
         self.request_render()
 
-    def opacity(self) -> float:
-        return self.opacity_slider.value() / 100.0
+    def _on_opacity(self, value: float) -> None:
+        self.toolbar.set_opacity(value)
+        self.request_render()
 
-    def set_opacity(self, value: float) -> None:
-        self.opacity_slider.setValue(round(100 * max(0.0, min(1.0, value))))
-
-    def set_colorblind(self, enabled: bool) -> None:
-        self._colorblind = bool(enabled)
-        if self.legend.colorblind.isChecked() != self._colorblind:
-            self.legend.colorblind.setChecked(self._colorblind)
+    def _on_colorblind(self, _on: bool) -> None:
         if self.scheme is not None:
             self.legend.set_palette(self.palette())
         self.request_render()
-
-    def colorblind(self) -> bool:
-        return self._colorblind
 
     def current_sample(self) -> Sample | None:
         return self._sample
@@ -212,8 +214,8 @@ class ViewerPane(QWidget):
             self._render_timer.start()
 
     def shutdown(self) -> None:
-        self._loader.wait(5000)
-        self._prefetcher.wait(5000)
+        self._loader.shutdown()
+        self._prefetcher.shutdown()
 
     # --- internals -----------------------------------------------------------------------------
     def _on_loaded(self, sample: Sample, result: dict[str, Any]) -> None:
@@ -275,7 +277,7 @@ class ViewerPane(QWidget):
     def _on_model_changed(self, predictor: Any) -> None:
         self.legend.set_prediction_column(predictor is not None and self._same_scheme(predictor))
         self.toolbar.set_model_available(predictor is not None)
-        if predictor is None and self._mode in NEEDS_MODEL:
+        if predictor is None and self.session.mode in NEEDS_MODEL:
             self.set_mode("gt")
         self.refresh_prediction()
 
@@ -297,7 +299,7 @@ class ViewerPane(QWidget):
             parts.append("no ground truth")
         if self.predictions.predictor is not None and not self._broken:
             parts.append("prediction ready" if self._pred is not None else "predicting…")
-        if self._mode == "side":
+        if self.session.mode == "side":
             first, second = ("top", "bottom") if self._want_stacked() else ("left", "right")
             other = "prediction" if self.predictions.predictor is not None else "image"
             parts.append(f"{first}: ground truth · {second}: {other}")
@@ -314,9 +316,10 @@ class ViewerPane(QWidget):
             picture = self._image
         else:
             pred = self._pred[0] if self._pred is not None else None
-            palette, drawn = self.palette(), self.legend.drawn_lut(self.scheme.ignore_index)
+            mode = self.session.mode
+            palette, drawn = self.palette(), self.drawn_classes()
             predictor = self.predictions.predictor
-            if self._mode == "prediction" and predictor is not None and not self._same_scheme(predictor):
+            if mode == "prediction" and predictor is not None and not self._same_scheme(predictor):
                 # a model trained for other classes: draw its own colours, every class
                 pred_scheme = predictor.scheme
                 palette = self.palette(pred_scheme)
@@ -327,9 +330,9 @@ class ViewerPane(QWidget):
                 self._image,
                 self._gt,
                 pred,
-                self._mode,
+                mode,
                 palette,
-                self.opacity(),
+                self.session.opacity,
                 drawn,
                 self.scheme.ignore_index,
                 self._stacked,
@@ -339,6 +342,16 @@ class ViewerPane(QWidget):
         self._on_hover(*self._hover)
         self.frame_shown.emit()
 
+    def drawn_classes(self) -> np.ndarray:
+        """(256,) bool: the scheme's classes the session does not hide (never the ignore index)."""
+        lut = np.zeros(256, bool)
+        hidden = self.session.hidden_classes
+        for cls in self.scheme.classes:
+            lut[cls.id] = cls.id not in hidden
+        if 0 <= self.scheme.ignore_index < 256:
+            lut[self.scheme.ignore_index] = False
+        return lut
+
     def _want_stacked(self) -> bool:
         if self._image is None:
             return False
@@ -346,7 +359,7 @@ class ViewerPane(QWidget):
         return stack_side_by_side(self.view.viewport().width(), self.view.viewport().height(), w, h)
 
     def _on_view_resized(self) -> None:
-        if self._mode == "side" and self._image is not None and self._want_stacked() != self._stacked:
+        if self.session.mode == "side" and self._image is not None and self._want_stacked() != self._stacked:
             self._update_caption()
             self.request_render()
 
@@ -358,7 +371,7 @@ class ViewerPane(QWidget):
         if x < 0 or self._image is None or self._broken or self.scheme is None:
             return ""
         h, w = self._image.shape[:2]
-        pos = source_pixel(x, y, self._mode, w, h, self._stacked)
+        pos = source_pixel(x, y, self.session.mode, w, h, self._stacked)
         if pos is None:
             return ""
         pred_scheme = getattr(self.predictions.predictor, "scheme", None)

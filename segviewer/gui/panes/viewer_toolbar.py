@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
-from segviewer.gui.overlay import MODE_TITLES, MODES
+from segviewer.core.overlay import MODE_TITLES, MODES
 
 NEEDS_MODEL = ("prediction", "error")
 
@@ -55,6 +55,13 @@ class ViewerToolbar(QWidget):
 
     def set_mode(self, mode: str) -> None:
         self.mode_buttons[mode].setChecked(True)
+
+    def set_opacity(self, value: float) -> None:
+        """Show `value` (0..1) without sending it back as a change."""
+        self.opacity_slider.blockSignals(True)
+        self.opacity_slider.setValue(round(100 * value))
+        self.opacity_slider.blockSignals(False)
+        self.opacity_label.setText(f"{round(100 * value)}%")
 
     def set_zoom(self, scale: float) -> None:
         self.zoom_label.setText(f"{100 * scale:.0f}%")

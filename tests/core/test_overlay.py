@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from segviewer.core.labels import get_scheme
-from segviewer.gui.lru import LruCache
-from segviewer.gui.overlay import (
+from segviewer.core.lru import LruCache
+from segviewer.core.overlay import (
     ERROR_COLORS,
     SIDE_GAP,
     blend,
@@ -15,7 +15,7 @@ from segviewer.gui.overlay import (
     source_pixel,
     stack_side_by_side,
 )
-from segviewer.gui.sample_view import pixel_readout
+from segviewer.core.sample_view import pixel_readout
 
 SCHEME = get_scheme("bdd100k")
 

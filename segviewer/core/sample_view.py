@@ -9,7 +9,7 @@ import numpy as np
 from segviewer.core.datasets import Dataset, Sample
 from segviewer.core.errors import UserError
 from segviewer.core.labels import LabelScheme
-from segviewer.gui.overlay import class_shares
+from segviewer.core.overlay import class_shares
 
 
 def load_sample(dataset: Dataset, sample: Sample) -> dict[str, Any]:

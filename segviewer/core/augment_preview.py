@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from segviewer.core.augment import TRANSFORM_TITLES, Preset, TransformSpec, apply_single, preview_grid
-from segviewer.gui.overlay import blend
+from segviewer.core.overlay import blend
 
 PREVIEW_MAX_WIDTH = 640  # previews are small tiles: augmenting a smaller copy keeps them quick
 
