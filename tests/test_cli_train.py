@@ -129,10 +129,10 @@ def test_compare_prints_one_column_per_model(capsys, trained):
     )  # the demo's test images are unlabelled
     header = out.splitlines()[0]
     assert header.split("|")[1].strip() == "Category"
-    assert "U-Lite (run-a)" in header and "U-Lite (run-b)" in header
+    assert "U-Lite (paper) (run-a)" in header and "U-Lite (paper) (run-b)" in header
     assert any(line.startswith("| mIoU") for line in out.splitlines())
     code, out, _ = run_cli(capsys, "compare", run_a, run_b, root, "--split", "val", "--format", "csv")
-    assert code == 0 and out.splitlines()[0] == "Category,U-Lite (run-a),U-Lite (run-b)"
+    assert code == 0 and out.splitlines()[0] == "Category,U-Lite (paper) (run-a),U-Lite (paper) (run-b)"
     code, _, err = run_cli(capsys, "compare", run_a, run_b, root, "--split", "test")
     assert code == 2 and "no masks" in err and "--split" in err
 

@@ -6,6 +6,12 @@ light) counts as much as the road, which cross-entropy alone does not do. It cos
 time per step on a CPU. On the demo set it did not raise validation mIoU within a 30-epoch budget
 (README, "Measured"); it is there for data sets where small classes matter most.
 
+`focal` (Lin et al. 2017) scales each pixel's cross-entropy by (1 - p_true)**2, so the many pixels
+already classified well (road, sky) stop dominating the gradient. `ce+ohem` is online hard-example
+mining: cross-entropy averaged over the pixels the model still gets wrong or unsure (true-class
+probability below 0.7), never fewer than the hardest sixteenth of the batch's labelled pixels; the
+pixels of small classes are most of the hard ones.
+
 Class weighting: `median` is SegNet's median frequency balancing; `sqrt` takes the square root of
 those weights, a gentler balance that over-predicts rare classes less. The valid names of both are
 torch-free, in core/training/config.py (LOSSES, CLASS_WEIGHTINGS, class_weighting).
@@ -13,6 +19,7 @@ torch-free, in core/training/config.py (LOSSES, CLASS_WEIGHTINGS, class_weightin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -63,9 +70,71 @@ class CrossEntropyDice(nn.Module):
         return 1 - dice[present].mean()
 
 
+def _pixel_ce(
+    logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-pixel unweighted cross-entropy, class weight and validity, flattened (ignored pixels: 0)."""
+    ce = nn.functional.cross_entropy(logits, target, ignore_index=ignore_index, reduction="none").reshape(-1)
+    valid = (target != ignore_index).reshape(-1)
+    if weight is None:
+        w = valid.to(ce.dtype)
+    else:
+        w = weight.to(ce.dtype)[torch.where(valid, target.reshape(-1), 0)] * valid
+    return ce, w, valid
+
+
+class FocalLoss(nn.Module):
+    """Focal loss: weighted mean over labelled pixels of (1 - p_true)**gamma * cross-entropy."""
+
+    def __init__(
+        self, weight: torch.Tensor | None = None, ignore_index: int = 255, gamma: float = 2.0
+    ) -> None:
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.gamma = ignore_index, gamma
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ce, w, _ = _pixel_ce(logits, target, self.weight, self.ignore_index)
+        focal = (1 - torch.exp(-ce)).clamp(min=0) ** self.gamma * ce
+        return (focal * w).sum() / w.sum().clamp(min=1e-12)
+
+
+class OhemCrossEntropy(nn.Module):
+    """Cross-entropy over the hard pixels only: true-class probability below `threshold`, or at least
+    the `min_fraction` hardest of the labelled pixels when fewer are that hard."""
+
+    def __init__(
+        self,
+        weight: torch.Tensor | None = None,
+        ignore_index: int = 255,
+        threshold: float = 0.7,
+        min_fraction: float = 1 / 16,
+    ) -> None:
+        super().__init__()
+        self.register_buffer("weight", weight)
+        self.ignore_index, self.threshold, self.min_fraction = ignore_index, threshold, min_fraction
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ce, w, valid = _pixel_ce(logits, target, self.weight, self.ignore_index)
+        count = int(valid.sum())
+        if count == 0:
+            return logits.sum() * 0.0
+        hard = ce.detach().masked_fill(~valid, -1.0)
+        keep = max(1, math.ceil(self.min_fraction * count))
+        cutoff = torch.topk(hard, keep, sorted=True).values[-1]
+        limit = -math.log(self.threshold)
+        chosen = valid & ((hard > limit) | (hard >= cutoff))
+        w = w * chosen
+        return (ce * w).sum() / w.sum().clamp(min=1e-12)
+
+
 def build_criterion(loss: str, weight: torch.Tensor | None, ignore_index: int) -> nn.Module:
     if loss == "ce":
         return nn.CrossEntropyLoss(weight=weight, ignore_index=ignore_index)
     if loss == "ce+dice":
         return CrossEntropyDice(weight, ignore_index)
+    if loss == "focal":
+        return FocalLoss(weight, ignore_index)
+    if loss == "ce+ohem":
+        return OhemCrossEntropy(weight, ignore_index)
     raise ValueError(f"unknown loss '{loss}'; use one of {', '.join(LOSSES)}")

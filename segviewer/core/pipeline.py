@@ -121,6 +121,10 @@ class SegmentationSet(TorchDataset):
     Items are indexed by `(index, seed)` from `EpochSampler` so that augmentation is reproducible no
     matter which worker process draws the sample. An item is `(image HWC, mask HW, problem)`; a
     skipped sample has `image is None` and `problem` says why.
+
+    `crop_size=(h, w)` (training split only) takes one random h x w window of each resized, augmented
+    image and the same window of its mask: the network then trains at the cost of h x w images while
+    seeing, and validating at, the larger `input_size`, where small objects span more pixels.
     """
 
     def __init__(
@@ -130,12 +134,21 @@ class SegmentationSet(TorchDataset):
         input_size: tuple[int, int],
         cache_dir: str | Path | None = None,
         augmenter=None,
+        crop_size: tuple[int, int] | None = None,
     ) -> None:
         self.dataset = Dataset(dataset.root, dataset.format, dataset.file_scheme, {}, dataset.mask_kind, [])
         self.samples = list(samples)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.augmenter = augmenter
+        self.crop_size = None if crop_size is None else (int(crop_size[0]), int(crop_size[1]))
+        if self.crop_size is not None:
+            (ch, cw), (h, w) = self.crop_size, self.input_size
+            if not (1 <= ch <= h and 1 <= cw <= w):
+                raise UserError(
+                    f"training crop {ch}x{cw} does not fit in the input size {h}x{w}; "
+                    "use a crop no larger than the input size"
+                )
         scheme = self.dataset.scheme
         self.ignore_index = scheme.ignore_index
         lut = np.arange(256, dtype=np.uint8)
@@ -196,11 +209,27 @@ class SegmentationSet(TorchDataset):
             image, mask = self.augmenter(np.ascontiguousarray(image), np.ascontiguousarray(mask), seed=seed)
             if image.shape[:2] != self.input_size:  # a preset that crops: back to the batch's size
                 image, mask = resize_image(image, self.input_size), resize_mask(mask, self.input_size)
+        if self.crop_size is not None:
+            image, mask = random_crop(image, mask, self.crop_size, seed)
         return (
             torch.from_numpy(np.ascontiguousarray(image)),
             torch.from_numpy(np.ascontiguousarray(mask)),
             problem,
         )
+
+
+def random_crop(
+    image: np.ndarray, mask: np.ndarray, size: tuple[int, int], seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same random (h, w) window of an image and its mask; `seed` makes it reproducible.
+
+    Its own random stream ([seed, 1]), so the window does not repeat the augmenter's draws.
+    """
+    h, w = size
+    rng = np.random.default_rng(None if seed is None else [int(seed), 1])
+    top = int(rng.integers(0, image.shape[0] - h + 1))
+    left = int(rng.integers(0, image.shape[1] - w + 1))
+    return image[top : top + h, left : left + w], mask[top : top + h, left : left + w]
 
 
 def _store(path: Path, arr: np.ndarray) -> None:

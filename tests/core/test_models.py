@@ -1,4 +1,4 @@
-"""The four networks: shapes for any input size, training signal, architecture facts, registry, CLI."""
+"""The networks: shapes for any input size, training signal, architecture facts, registry, CLI."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ TINY = {
     "segnet-basic": {"width": 8, "kernel": 3},
     "unet": {"widths": [4, 8, 8, 8, 8]},
     "ulite": {"widths": [4, 8, 8, 8]},
+    "ulite-deep": {"widths": [4, 8, 8, 8, 8]},
 }
 
 
@@ -59,7 +60,7 @@ def test_paper_size_360x640_on_meta_device(name):
     assert out.shape == (2, 19, 360, 640)
 
 
-@pytest.mark.parametrize("name", ["segnet-basic", "unet", "ulite"])
+@pytest.mark.parametrize("name", ["segnet-basic", "unet", "ulite", "ulite-deep"])
 def test_one_training_step_changes_every_layer(name):
     model = build_model(name, 4, **TINY[name]).train()
     before = {k: v.detach().clone() for k, v in model.named_parameters()}
@@ -134,6 +135,21 @@ def test_unet_and_ulite_structure():
     plain = build_model("unet", 2, base=4, batch_norm=False)
     assert plain.options["batch_norm"] is False
     assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+
+
+def test_ulite_deep_pools_once_more_and_sees_twice_as_far_at_no_more_flops():
+    paper, deep = build_model("ulite", 2), build_model("ulite-deep", 2)
+    assert len(deep.encoders) == 4 and len(deep.decoders) == 4 and deep.multiple == 16
+    assert deep.widths == (16, 32, 64, 64, 96)
+    assert gflops(deep, 128, 224) <= gflops(paper, 128, 224)  # the default training size
+
+    def receptive_field(model: nn.Module) -> int:
+        x = torch.randn(1, 3, 320, 320, requires_grad=True)
+        model.eval()(x)[0, 0, 160, 160].backward()
+        rows = torch.nonzero(x.grad.abs().sum((0, 1)).sum(1) > 0)
+        return int(rows.max() - rows.min() + 1)
+
+    assert receptive_field(deep) >= 2 * receptive_field(paper) - 4
 
 
 def test_parameter_counts_are_the_published_sizes():

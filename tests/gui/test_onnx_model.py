@@ -28,7 +28,7 @@ def test_onnx_model_predicts_like_its_checkpoint(qtbot, window, tiny_bdd, tmp_pa
             window.load_checkpoint(path)
         qtbot.waitUntil(lambda: window.viewer.current_prediction() is not None, timeout=60000)
         shown.append(window.viewer.current_prediction()[0])
-        assert f"Model: U-Lite ({path.name})" in window.model_label.text()
+        assert f"Model: U-Lite (paper) ({path.name})" in window.model_label.text()
         assert window.predictions.predictor.backend == backend
     assert shown[1].shape == (48, 64)
     assert (shown[0] == shown[1]).mean() >= 0.999

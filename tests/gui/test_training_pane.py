@@ -124,7 +124,7 @@ def test_tiny_run_shows_progress_curves_checkpoint_and_past_run(qtbot, pane):
 
     # the list refreshes in the background after the run ends
     qtbot.waitUntil(lambda: listed_row()[-1:] == ["finished"], timeout=WAIT_MS)
-    assert listed_row()[1:4] == ["U-Lite", f"{finished.epochs_run} of 2", f"{finished.best_miou:.3f}"]
+    assert listed_row()[1:4] == ["U-Lite (paper)", f"{finished.epochs_run} of 2", f"{finished.best_miou:.3f}"]
 
 
 def test_stop_ends_a_longer_run_and_keeps_the_best_checkpoint(qtbot, pane):

@@ -188,7 +188,7 @@ def test_real_checkpoint_predicts_in_the_background(qtbot, window, tiny_bdd, tmp
     assert mask.shape == (48, 64) and confidence.shape == (48, 64)
     assert not window.viewer.legend.table.isColumnHidden(2)
     assert "prediction ready" in window.viewer.caption.text()
-    assert "Model: U-Lite (tiny.pt)" in window.model_label.text()
+    assert "Model: U-Lite (paper) (tiny.pt)" in window.model_label.text()
 
 
 def test_a_layer_is_drawn_over_the_picture(qtbot, window, tiny_bdd):

@@ -1,4 +1,4 @@
-"""The four segmentation networks by name: SegNet, SegNet Basic, U-Net and U-Lite.
+"""The segmentation networks by name: SegNet, SegNet Basic, U-Net, U-Lite (paper) and U-Lite Deep.
 
 All are trained from scratch (nothing is downloaded), take any (N, C, H, W) input and return logits
 of shape (N, num_classes, H, W). `build_model` stamps each model with `name` and `options` (a JSON-able
@@ -17,7 +17,7 @@ from segviewer.core.model_registry import MODELS as REGISTRY
 from segviewer.core.models.blocks import ModelOptionError, SegmentationModel, widths_option
 from segviewer.core.models.flops import count_parameters, gflops
 from segviewer.core.models.segnet import PretrainedWeightsError, SegNet, SegNetBasic, load_vgg16_bn
-from segviewer.core.models.unet import UNet, ulite, unet
+from segviewer.core.models.unet import UNet, ulite, ulite_deep, unet
 
 __all__ = [
     "MODELS",
@@ -40,12 +40,13 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "segnet-basic": SegNetBasic,
     "unet": unet,
     "ulite": ulite,
+    "ulite-deep": ulite_deep,
 }
 
 MODEL_TITLES: dict[str, str] = {name: info.title for name, info in REGISTRY.items()}
 
 # How many widths each family takes (encoder steps + bottleneck).
-_WIDTH_COUNTS = {"unet": 5, "ulite": 4}
+_WIDTH_COUNTS = {"unet": 5, "ulite": 4, "ulite-deep": 5}
 
 
 def _option_names(name: str) -> list[str]:
@@ -60,7 +61,7 @@ def _rebuild_options(name: str, model: nn.Module) -> dict:
         options |= {"width": model.width, "kernel": model.kernel}
     elif name == "unet":
         options |= {"widths": list(model.widths), "batch_norm": bool(model.batch_norm)}
-    elif name == "ulite":
+    elif name in ("ulite", "ulite-deep"):
         options |= {"widths": list(model.widths)}
     return options
 

@@ -13,7 +13,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from segviewer.core import model_registry
 from segviewer.core.errors import UserError
 
-LOSSES = ("ce", "ce+dice")  # built by core/losses.py
+LOSSES = ("ce", "ce+dice", "focal", "ce+ohem")  # built by core/losses.py
 CLASS_WEIGHTINGS = ("none", "median", "sqrt")
 LR_SCHEDULES = ("cosine", "onecycle", "constant")
 OPTIMIZERS = ("adam", "adamw")
@@ -41,7 +41,7 @@ class TrainConfig:
     # "none", "median" (SegNet's median frequency balancing) or "sqrt" (gentler); older runs' config.json
     # holds a bool (True: "median"), which `class_weighting` reads
     class_weights: str | bool = "none"
-    loss: str = "ce"  # "ce" (the paper) or "ce+dice" (see losses.py)
+    loss: str = "ce"  # "ce" (the paper), "ce+dice", "focal" or "ce+ohem" (see losses.py)
     augment: str | None = None  # preset name or JSON path
     device: str = "auto"
     out: str | None = None  # run folder; None: runs/<model>-<YYYYmmdd-HHMMSS> in the current folder

@@ -67,7 +67,7 @@ def test_class_weighting_modes():
     [
         ({"model": "resnet"}, "unknown model 'resnet'"),
         ({"epochs": 0}, "at least 1"),
-        ({"loss": "focal"}, "unknown loss 'focal'; use one of ce, ce+dice"),
+        ({"loss": "lovasz"}, "unknown loss 'lovasz'; use one of ce, ce+dice, focal, ce+ohem"),
         ({"class_weights": "log"}, "weighting"),
         ({"lr_schedule": "step"}, "cosine, onecycle, constant"),
         ({"optimizer": "sgd"}, "adam, adamw"),

@@ -306,14 +306,15 @@ def test_errors_end_the_run_with_a_message(demo, tmp_path, monkeypatch, error, e
         assert "Traceback" in (out / "error.log").read_text() and "error.log" in events[-1].details[0]
 
 
-def test_dice_loss_and_square_root_weights_train(demo, tmp_path):
-    events = run(config(demo, tmp_path / "run", epochs=1, loss="ce+dice", class_weights="sqrt"))
+@pytest.mark.parametrize("loss", ["ce+dice", "focal", "ce+ohem"])
+def test_other_losses_with_square_root_weights_train(demo, tmp_path, loss):
+    events = run(config(demo, tmp_path / "run", epochs=1, loss=loss, class_weights="sqrt"))
     assert isinstance(events[-1], ev.Finished), events[-1]
     assert all(np.isfinite(e.train_loss) for e in events if isinstance(e, ev.Epoch))
 
 
 @pytest.mark.parametrize(
-    ("overrides", "expected"), [({"loss": "focal"}, "unknown loss"), ({"class_weights": "log"}, "weighting")]
+    ("overrides", "expected"), [({"loss": "lovasz"}, "unknown loss"), ({"class_weights": "log"}, "weighting")]
 )
 def test_unknown_loss_or_weighting_is_a_user_error(demo, tmp_path, overrides, expected):
     events = run(config(demo, tmp_path / "run", **overrides))
