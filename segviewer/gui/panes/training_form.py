@@ -11,7 +11,6 @@ import html
 import json
 import math
 import sys
-from dataclasses import MISSING, fields
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from segviewer.core import model_registry, paths
 from segviewer.core.runs import new_run_name
+from segviewer.core.training import config as training_config
 from segviewer.gui import background
 
 DEVICES_SCRIPT = (
@@ -40,28 +40,12 @@ DEVICES_SCRIPT = (
 MODEL_ORDER = tuple(model_registry.model_names())
 LEARNING_RATES = ("0.01", "0.003", "0.001", "0.0003", "0.0001")
 CLASS_WEIGHTINGS = (("Off", "none"), ("Gentle", "sqrt"), ("Strong", "median"))
-LOSS_CHOICES = (("Cross-entropy", "ce"), ("Cross-entropy + Dice", "ce+dice"))
-FALLBACK_DEFAULTS = {
-    "model": "ulite",
-    "epochs": 20,
-    "batch_size": 8,
-    "lr": 1e-3,
-    "input_size": (144, 256),
-    "patience": 5,
-}
-
-
-def engine_defaults() -> dict:
-    """TrainConfig's own defaults (falls back to the documented ones if the engine is missing)."""
-    try:
-        from segviewer.core.training import TrainConfig
-    except ImportError:
-        return dict(FALLBACK_DEFAULTS)
-    out = dict(FALLBACK_DEFAULTS)
-    for f in fields(TrainConfig):
-        if f.default is not MISSING:
-            out[f.name] = f.default
-    return out
+LOSS_CHOICES = (
+    ("Cross-entropy", "ce"),
+    ("Cross-entropy + Dice", "ce+dice"),
+    ("Focal", "focal"),
+    ("Cross-entropy, hard pixels (OHEM)", "ce+ohem"),
+)
 
 
 class SettingsForm(QGroupBox):
@@ -69,7 +53,7 @@ class SettingsForm(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Settings", parent)
-        defaults = engine_defaults()
+        defaults = training_config.defaults()
         self._num_classes = 19
         self._choices_loaded = False  # filled in just after the window has painted
         self._saved_device: str | None = None
