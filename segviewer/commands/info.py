@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 
 MAX_LISTED = 50  # problems printed in the human-readable report; --json lists them all
 
@@ -46,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
     ds = open_dataset(args.root, args.scheme)
     if args.check:
-        problems = check_dataset(ds, progress=_progress_printer() if sys.stderr.isatty() else None)
+        from segviewer.commands.progress import ProgressBar
+
+        with ProgressBar("checking", unit="samples") as bar:
+            problems = check_dataset(ds, progress=bar)
     else:
         problems = listing_problems(ds)
     summary = summarize(ds)
@@ -140,17 +141,3 @@ def _first_size(ds, samples) -> list[int] | None:
         return list(image_size(samples[0].image))
     except ImageReadError:
         return None
-
-
-def _progress_printer():
-    """A progress callback writing "checked 120/1000 samples" on one stderr line, about 10 times a second."""
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last[0] >= 0.1:
-            last[0] = now
-            end = "\n" if done == total else ""
-            print(f"\rchecked {done}/{total} samples", end=end, file=sys.stderr, flush=True)
-
-    return report

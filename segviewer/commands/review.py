@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 
 def add_parser(subparsers) -> None:
@@ -54,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
     note = labels_note(dataset, args.labels)
     if note:
         print(f"segviewer: {note}", file=sys.stderr)
-    progress = _progress_printer() if sys.stderr.isatty() else None
-    result = review_split(predictor, dataset, args.split, batch_size=args.batch_size, progress=progress)
+    from segviewer.commands.progress import ProgressBar
+
+    with ProgressBar("reviewing") as bar:
+        result = review_split(predictor, dataset, args.split, batch_size=args.batch_size, progress=bar)
     for line in result.warnings + result.skipped:
         print(f"segviewer: warning: {line}", file=sys.stderr)
     shown = result.images[: args.top] if args.top else result.images
@@ -79,17 +80,3 @@ def format_table(images, total: int, split: str) -> str:
         pairs = ", ".join(f"{g} -> {p}: {n}" for g, p, n in im.pairs[:3]) or "-"
         lines.append(f"{im.score:>7.4f} {im.suspect_pixels:>10}  {im.sample:<24} {pairs}")
     return "\n".join(lines)
-
-
-def _progress_printer():
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - last[0] >= 0.1:
-            last[0] = now
-            print(
-                f"\rreviewing {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True
-            )
-
-    return report
