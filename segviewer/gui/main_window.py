@@ -26,10 +26,13 @@ from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
+    QStyle,
     QWidget,
 )
 
@@ -50,7 +53,9 @@ from segviewer.gui.shortcuts import ShortcutsDialog
 log = logging.getLogger(__name__)
 Area = Qt.DockWidgetArea
 FIRST_START_SHARE = 0.9  # of the screen, on first start
-LEFT_SHARE, RIGHT_SHARE = 0.18, 0.27  # of the window: data set list + legend, and the right-side panes
+# of the window on first start: the data set list + legend, and at most the right-side panes (which
+# take what their contents need without scrolling, up to that share)
+LEFT_SHARE, RIGHT_SHARE = 0.18, 0.34
 
 
 class MainWindow(QMainWindow):
@@ -125,7 +130,16 @@ class MainWindow(QMainWindow):
         """Dock `widget`; View › Panes gets a toggle. Right-side panes share one tabbed dock area."""
         dock = QDockWidget(title, self)
         dock.setObjectName("dock_" + "".join(c if c.isalnum() else "_" for c in title.lower()))
-        dock.setWidget(widget)
+        if area == Area.RightDockWidgetArea:
+            # in a scroll area: a right-side pane's own minimum width (the training form's ~480 px) must
+            # not push the window past a laptop screen
+            scroll = QScrollArea(dock)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(widget)
+            dock.setWidget(scroll)
+        else:
+            dock.setWidget(widget)
         existing = [
             d
             for d in self.findChildren(QDockWidget)
@@ -141,7 +155,7 @@ class MainWindow(QMainWindow):
     def show_pane(self, widget: QWidget) -> None:
         """Bring the dock holding `widget` to the front (and back on screen if it was closed)."""
         for dock in self.findChildren(QDockWidget):
-            if dock.widget() is widget:
+            if isinstance(dock.widget(), QScrollArea) and dock.widget().widget() is widget:
                 dock.show()
                 dock.raise_()
 
@@ -175,7 +189,7 @@ class MainWindow(QMainWindow):
             docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
             if docks:
                 docks[0].raise_()
-                self.resizeDocks(docks, [round(RIGHT_SHARE * self.width())], Qt.Orientation.Horizontal)
+                self.resizeDocks(docks, [self._fitting_width(docks, RIGHT_SHARE)], Qt.Orientation.Horizontal)
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
         """`check(window) -> bool` asks the user before closing (e.g. during training); False keeps it open."""
@@ -422,6 +436,17 @@ class MainWindow(QMainWindow):
             height,
         )
         self.resizeDocks([self.dataset_dock], [round(LEFT_SHARE * width)], Qt.Orientation.Horizontal)
+
+    def _fitting_width(self, docks: list[QDockWidget], share: float) -> int:
+        """The width the docks' contents need without a horizontal scroll bar, at most `share` of the window."""
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        needed = max(
+            (d.widget().widget() if isinstance(d.widget(), QScrollArea) else d.widget())
+            .minimumSizeHint()
+            .width()
+            for d in docks
+        )
+        return min(needed + scroll_bar + 4, round(share * self.width()))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:

@@ -39,6 +39,9 @@ class LegendWidget(QWidget):
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # room for class names beside both share columns, so the dock need not widen when a model loads
+        # (the Classes dock scrolls in a narrower window)
+        self.setMinimumWidth(300)
         self.session = session
         self.scheme: LabelScheme | None = None
         self._ids: list[int] = []
@@ -125,7 +128,6 @@ class LegendWidget(QWidget):
 
     def set_prediction_column(self, shown: bool) -> None:
         self.table.setColumnHidden(2, not shown)
-        self.setMinimumWidth(300 if shown else 220)  # room for class names next to both columns
 
     def set_shares(self, gt: np.ndarray | None, pred: np.ndarray | None) -> None:
         """(256,) pixel fractions per class id for this image; None clears the column."""

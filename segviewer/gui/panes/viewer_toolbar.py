@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
 from segviewer.core.overlay import MODE_TITLES, MODES
 
@@ -11,6 +20,9 @@ NEEDS_MODEL = ("prediction", "error")
 
 
 class ViewerToolbar(QWidget):
+    """A QToolBar inside: on a narrow screen what does not fit folds into its » menu instead of
+    widening the window past the screen."""
+
     mode_clicked = Signal(str)
     opacity_changed = Signal(float)
     fit_clicked = Signal()
@@ -18,9 +30,13 @@ class ViewerToolbar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        bar = QHBoxLayout(self)
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.setSpacing(2)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QToolBar(self)
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.setStyleSheet("QToolBar { border: none; spacing: 2px; }")
+        layout.addWidget(bar)
         self.mode_group = QButtonGroup(self)
         self.mode_buttons: dict[str, QToolButton] = {}
         for mode in MODES:
@@ -29,7 +45,7 @@ class ViewerToolbar(QWidget):
             self.mode_buttons[mode] = button
             button.clicked.connect(lambda _=False, m=mode: self.mode_clicked.emit(m))
             bar.addWidget(button)
-        bar.addSpacing(16)
+        bar.addWidget(_gap(16))
         bar.addWidget(QLabel("Opacity"))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
@@ -41,7 +57,9 @@ class ViewerToolbar(QWidget):
         self.opacity_slider.valueChanged.connect(self._on_opacity)
         bar.addWidget(self.opacity_slider)
         bar.addWidget(self.opacity_label)
-        bar.addStretch(1)
+        stretch = QWidget()
+        stretch.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(stretch)
         self.zoom_label = QLabel("")
         self.fit_button = QToolButton(text="Fit")
         self.fit_button.setToolTip("Fit the image to the window (F)")
@@ -79,3 +97,9 @@ class ViewerToolbar(QWidget):
     def _on_opacity(self, value: int) -> None:
         self.opacity_label.setText(f"{value}%")
         self.opacity_changed.emit(value / 100.0)
+
+
+def _gap(width: int) -> QWidget:
+    gap = QWidget()
+    gap.setFixedWidth(width)
+    return gap
