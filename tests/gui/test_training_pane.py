@@ -395,5 +395,31 @@ def test_fine_tune_on_corrections_starts_a_new_run_from_the_selected_checkpoint(
         assert after["corrections"]["splits"]["train"]["samples"] == 1
         assert after["corrections"]["folder"] == str(Corrections(root).folder)
         assert "Fine-tuning" in pane.view.log_view.toPlainText()
+        compare_before_and_after_on_an_unedited_split(qtbot, root, first, second)
+    finally:
+        pane.shutdown()
+
+
+def compare_before_and_after_on_an_unedited_split(qtbot, root: Path, before: Path, after: Path) -> None:
+    """The evaluation pane scores model A (before) and B (after fine-tuning) side by side on 'val'."""
+    from segviewer.core.datasets import open_dataset
+    from segviewer.gui.panes.evaluation_pane import EvaluationPane
+
+    dataset = open_dataset(root)
+    assert dataset.labels == "corrected" and not any(s.corrected for s in dataset.splits["val"])
+    pane = EvaluationPane()
+    qtbot.addWidget(pane)
+    try:
+        pane.set_dataset(dataset)
+        assert pane.set_split("val")
+        pane.set_checkpoint(0, before / "best.pt")
+        pane.set_checkpoint(1, after / "best.pt")
+        with qtbot.waitSignal(pane.evaluation_finished, timeout=WAIT_MS) as finished:
+            assert pane.start_evaluation()
+        assert len(finished.args[0]) == 2
+        rows = pane.table_rows()
+        assert rows[0] == ["Class", "IoU A", "IoU B", "Accuracy A", "Accuracy B"]
+        mean_iou = next(r for r in rows if r[0] == "Mean IoU")
+        assert all(0 <= float(v) <= 1 for v in mean_iou[1:3])  # a score for A and one for B
     finally:
         pane.shutdown()
