@@ -53,9 +53,9 @@ def cells(pane, col: int) -> list[str]:
 def test_needs_a_data_set_and_a_model(pane, root, checkpoint):
     assert not pane.run_button.isEnabled() and not pane.cancel_button.isEnabled()
     pane.set_dataset(open_dataset(root))
-    assert not pane.run_button.isEnabled()
+    assert not pane.run_button.isEnabled() and "load a checkpoint" in pane.run_button.toolTip()
     pane.set_checkpoint(checkpoint)
-    assert pane.run_button.isEnabled()
+    assert pane.run_button.isEnabled() and "Rank the split" in pane.run_button.toolTip()
     # labelled splits only, val first; test has no masks
     assert [pane.split_combo.itemText(i) for i in range(pane.split_combo.count())] == ["val", "train"]
 

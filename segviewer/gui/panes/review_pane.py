@@ -70,9 +70,6 @@ class ReviewPane(QWidget):
         self.split_combo.setToolTip("Review a split the model was not trained on: its scores are unbiased")
         row.addWidget(self.split_combo, 1)
         self.run_button = QPushButton("Review labels")
-        self.run_button.setToolTip(
-            "Rank the split's images by how confidently the model disagrees with their masks"
-        )
         self.run_button.clicked.connect(self.start_review)
         row.addWidget(self.run_button)
         self.cancel_button = QPushButton("Cancel")
@@ -304,8 +301,11 @@ class ReviewPane(QWidget):
             self.reviewed_button.setText("Mark as not reviewed" if marked else "Mark as reviewed")
         else:
             self.reviewed_button.setText("Mark as reviewed")
-        if not ready and not self.running:
-            self.run_button.setToolTip("Open a data set with labelled images and load a checkpoint first")
+        self.run_button.setToolTip(
+            "Rank the split's images by how confidently the model disagrees with their masks"
+            if ready or self.running
+            else "Open a data set with labelled images and load a checkpoint first"
+        )
 
 
 def install_review_pane(window) -> ReviewPane:
