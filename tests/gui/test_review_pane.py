@@ -63,11 +63,13 @@ def test_needs_a_data_set_and_a_model(pane, root, checkpoint):
 def test_review_lists_worst_first_opens_with_an_overlay_and_remembers_marks(qtbot, pane, root, checkpoint):
     pane.set_dataset(open_dataset(root))
     pane.set_checkpoint(checkpoint)
+    assert pane.progress.text() == ""  # nothing counted yet
     with qtbot.waitSignal(pane.review_finished, timeout=WAIT_MS):
         pane.run_button.click()
         assert pane.cancel_button.isEnabled() and not pane.run_button.isEnabled()
     assert pane.run_button.isEnabled() and not pane.cancel_button.isEnabled()
     assert pane.progress.value() == pane.progress.maximum() == 10  # two passes over 5 images
+    assert pane.progress.text() == "100%"
     assert sorted(cells(pane, 0)) == [f"val_{i:03d}" for i in range(5)]
     scores = [float(s) for s in cells(pane, 1)]
     assert scores == sorted(scores, reverse=True)

@@ -77,7 +77,7 @@ class ReviewPane(QWidget):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("")  # no "0 / 100" before a review has counted its images
         layout.addWidget(self.progress)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -88,7 +88,10 @@ class ReviewPane(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):  # the class pairs get the room the short columns do not need
+            mode = QHeaderView.ResizeMode.Stretch if col == 3 else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(col, mode)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
@@ -208,6 +211,7 @@ class ReviewPane(QWidget):
                 self._result = item
             else:
                 done, total = item
+                self.progress.setFormat("%p%")  # two passes over the images: a share, not a count
                 self.progress.setMaximum(total)
                 self.progress.setValue(done)
 
