@@ -74,6 +74,11 @@ def test_review_lists_worst_first_opens_with_an_overlay_and_remembers_marks(qtbo
     scores = [float(s) for s in cells(pane, 1)]
     assert scores == sorted(scores, reverse=True)
     assert cells(pane, 4) == [""] * 5
+    top_pairs = pane.table.item(0, 3)
+    listed = top_pairs.text().split(", ")  # the top three (given → predicted: pixels)
+    assert " → " in listed[0] and top_pairs.toolTip().splitlines()[: len(listed)] == [
+        f"{p} px" for p in listed
+    ]
     assert not pane.reviewed_button.isEnabled()
 
     with qtbot.waitSignal(pane.open_sample_requested, timeout=WAIT_MS) as opened:

@@ -88,6 +88,7 @@ class ReviewPane(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setWordWrap(False)  # one line per image, elided, so the list stays a list
         header = self.table.horizontalHeader()
         for col in range(len(COLUMNS)):  # the class pairs get the room the short columns do not need
             mode = QHeaderView.ResizeMode.Stretch if col == 3 else QHeaderView.ResizeMode.ResizeToContents
@@ -244,6 +245,8 @@ class ReviewPane(QWidget):
                 item = QTableWidgetItem(text)
                 if col in (1, 2):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 3:  # a narrow pane elides the pairs; the tooltip has every one of them
+                    item.setToolTip("\n".join(f"{g} → {p}: {n} px" for g, p, n in image.pairs))
                 self.table.setItem(row, col, item)
         notes = [f"{len(result.images)} images of '{result.split}', most suspicious first."]
         notes += result.warnings
