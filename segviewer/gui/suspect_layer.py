@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem
 
 from segviewer.core.datasets import Sample
+from segviewer.gui.mask_editor import EDIT_Z
 
 MAGENTA = (255, 0, 255)
 STRONG, WEAK = 176, 72  # alpha of the stripes and of the gaps between them: the picture shows through
@@ -41,6 +42,9 @@ class SuspectLayer(QGraphicsPixmapItem):
         self._target: tuple[str, str, np.ndarray] | None = None  # split, sample name, (H, W) bool
         self.setVisible(False)
         window.viewer.view.add_layer(self)
+        self.setZValue(
+            EDIT_Z + 1.5
+        )  # over the mask being edited (the image is ready to edit), under its cursor
         window.viewer.sample_shown.connect(self._on_sample_shown)
 
     def show_for(self, split: str, name: str, suspect: np.ndarray | None) -> None:
