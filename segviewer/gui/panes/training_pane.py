@@ -123,6 +123,7 @@ class TrainingPane(QWidget):
         self.fine_tune_button.clicked.connect(lambda: self.fine_tune())
         past_runs = QWidget()
         past_layout = QVBoxLayout(past_runs)
+        past_layout.setContentsMargins(0, 0, 0, 0)
         past_layout.addWidget(self.runs, 1)
         past_layout.addWidget(self.fine_tune_button)
         self.tabs = QTabWidget()
