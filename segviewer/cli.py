@@ -27,12 +27,16 @@ COMMANDS = [
     "export",
 ]
 
+COMMAND_WORDS = {name.replace("_", "-") for name in COMMANDS}
+TOP_LEVEL_FLAGS = {"-h", "--help", "--version", "--self-test", "--self-test-out"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="segviewer",
         description="Semantic segmentation of driving scenes: browse, train, overlay, augment, evaluate. "
-        "Without a command, opens the desktop application on the built-in demo data set.",
+        "Without a command, opens the desktop application (`segviewer [ROOT] [--model FILE]` is `segviewer gui ...`), "
+        "on the built-in demo data set when no ROOT is given.",
     )
     parser.add_argument("--version", action="version", version=f"segviewer {__version__}")
     parser.add_argument(
@@ -52,13 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     from segviewer.core.errors import UserError
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in COMMAND_WORDS and argv[0] not in TOP_LEVEL_FLAGS:
+        argv = ["gui", *argv]  # `segviewer drive.mp4`, `segviewer --model best.pt`: the launcher's `%f` too
     args = parser.parse_args(argv)
     if args.self_test:
         from segviewer.gui.selftest import run_self_test
 
         return run_self_test(args.self_test_out)
     if args.command is None:
-        args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args(["gui", *argv])
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

@@ -38,3 +38,27 @@ def test_user_error_is_a_message_not_a_traceback(tmp_path, capsys):
     assert code == 2
     assert "segviewer: error:" in err and "does-not-exist" in err
     assert "Traceback" not in err
+
+
+def test_gui_refuses_a_missing_model_file_before_qt_starts(tmp_path, capsys):
+    from segviewer.cli import main
+
+    assert main(["gui", str(tmp_path), "--model", str(tmp_path / "nope.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.pt: model file not found" in err and "Traceback" not in err
+
+
+def test_a_path_without_a_command_opens_it_in_the_gui(tmp_path, monkeypatch):
+    """The desktop launcher runs `segviewer %f`: a file or folder alone means `segviewer gui PATH`."""
+    import segviewer.gui.app
+    from segviewer.cli import main
+
+    opened = []
+    monkeypatch.setattr(
+        segviewer.gui.app, "run", lambda root, scheme, model=None: opened.append((root, model)) or 0
+    )
+    model = tmp_path / "best.pt"
+    model.write_bytes(b"")
+    assert main([str(tmp_path), "--model", str(model)]) == 0
+    assert main(["--model", str(model)]) == 0
+    assert opened == [(tmp_path, model), (None, model)]
