@@ -39,6 +39,9 @@ from segviewer.gui.panes.edit_toolbar import NEEDS_PREDICTION, SIZED_TOOLS, Edit
 BRUSH_KEYS = (QKeySequence("["), QKeySequence("]"))
 
 
+EDIT_Z = 100  # the editor's items sit at EDIT_Z + 1 (the edited mask), + 2 (a shape drawn), + 3 (cursor)
+
+
 def _cosmetic_pen(color: QColor, width: float = 1.5, dashed: bool = False) -> QPen:
     pen = QPen(color, width)
     pen.setCosmetic(True)  # the same on-screen width at every zoom
@@ -300,7 +303,7 @@ class MaskEditor(QObject):
     def _add_layer(self, item: QGraphicsItem) -> None:
         z = item.zValue()
         self.view.add_layer(item)
-        item.setZValue(z + 100)  # above the picture and other layers, in this order
+        item.setZValue(EDIT_Z + z)  # above the picture and other layers, in this order
 
     def _connect_view_state(self) -> None:
         self.window.session.events.mode.connect(self._on_mode_changed)

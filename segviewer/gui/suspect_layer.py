@@ -1,6 +1,7 @@
-"""The label review's suspect pixels, drawn over the picture as a semi-transparent magenta mask.
+"""The label review's suspect pixels, drawn over the picture as semi-transparent magenta stripes.
 
-The review pane sends (split, name, bool mask) when the user chooses an image; the layer waits for that
+Stripes, not a flat tint: over the ground-truth view a flat magenta would look like one more class (the
+sidewalk colour is magenta too), while a hatched region reads as a mark on top of the mask. The review pane sends (split, name, bool mask) when the user chooses an image; the layer waits for that
 sample to be on screen, draws the mask over it, and clears itself as soon as another sample is shown.
 """
 
@@ -11,8 +12,25 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsPixmapItem
 
 from segviewer.core.datasets import Sample
+from segviewer.gui.mask_editor import EDIT_Z
 
-MAGENTA = (255, 0, 255, 128)  # RGBA: half of the picture shows through
+MAGENTA = (255, 0, 255)
+STRONG, WEAK = 176, 72  # alpha of the stripes and of the gaps between them: the picture shows through
+STRIPES_ACROSS = 80  # about this many stripe periods across the longer side, whatever the image size
+MIN_PERIOD = 6  # pixels: thinner stripes blur into a flat tint when a large image is fitted to the window
+
+
+def suspect_rgba(suspect: np.ndarray) -> np.ndarray:
+    """(H, W, 4) uint8: diagonal magenta stripes over the suspect pixels, transparent elsewhere."""
+    suspect = np.asarray(suspect, bool)
+    h, w = suspect.shape
+    period = max(MIN_PERIOD, round(max(h, w) / STRIPES_ACROSS))
+    yy, xx = np.ogrid[:h, :w]
+    strong = ((xx + yy) % period) < period // 2
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[..., :3] = MAGENTA
+    rgba[..., 3] = np.where(suspect, np.where(strong, STRONG, WEAK), 0)
+    return rgba
 
 
 class SuspectLayer(QGraphicsPixmapItem):
@@ -24,6 +42,9 @@ class SuspectLayer(QGraphicsPixmapItem):
         self._target: tuple[str, str, np.ndarray] | None = None  # split, sample name, (H, W) bool
         self.setVisible(False)
         window.viewer.view.add_layer(self)
+        self.setZValue(
+            EDIT_Z + 1.5
+        )  # over the mask being edited (the image is ready to edit), under its cursor
         window.viewer.sample_shown.connect(self._on_sample_shown)
 
     def show_for(self, split: str, name: str, suspect: np.ndarray | None) -> None:
@@ -55,10 +76,8 @@ class SuspectLayer(QGraphicsPixmapItem):
         )
 
     def _draw(self) -> None:
-        suspect = self._target[2]
-        h, w = suspect.shape
-        rgba = np.zeros((h, w, 4), np.uint8)
-        rgba[suspect] = MAGENTA
+        rgba = np.ascontiguousarray(suspect_rgba(self._target[2]))
+        h, w = rgba.shape[:2]
         image = QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
         self.setPixmap(QPixmap.fromImage(image))
         self.setVisible(True)

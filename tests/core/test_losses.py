@@ -1,4 +1,4 @@
-"""Losses and class weighting: Dice, focal and OHEM against plain reference computations, ignore pixels, modes."""
+"""Losses and their class weights: Dice, focal and OHEM against plain reference computations, ignore pixels, modes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from segviewer.core.losses import CrossEntropyDice, FocalLoss, OhemCrossEntropy, build_criterion, loss_weights
-from segviewer.core.training.config import LOSSES, class_weighting
+from segviewer.core.training.config import LOSSES
 
 
 def reference_dice(logits: torch.Tensor, target: torch.Tensor, ignore: int) -> torch.Tensor:
@@ -62,20 +62,12 @@ def test_a_fully_ignored_batch_gives_a_finite_loss():
     assert float(loss.dice(logits, torch.full((1, 4, 4), 255)).detach()) == 0.0
 
 
-def test_class_weighting_modes_and_weights():
-    assert [class_weighting(v) for v in (True, False, None, "sqrt", "median", "none")] == [
-        "median",
-        "none",
-        "none",
-        "sqrt",
-        "median",
-        "none",
-    ]
-    with pytest.raises(ValueError, match="median"):
-        class_weighting("log")
+def test_loss_weights_per_weighting_mode():
+    # the mode names themselves (class_weighting) are tested with the config that owns them
     assert loss_weights([4.0, 0.25], "sqrt") == [2.0, 0.5]
     assert loss_weights([4.0, 0.25], "median") == [4.0, 0.25]
     assert loss_weights([4.0, 0.25], "none") is None
+    assert loss_weights(None, "median") is None
 
 
 def test_build_criterion_builds_every_listed_loss_and_refuses_others():

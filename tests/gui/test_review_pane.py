@@ -53,9 +53,9 @@ def cells(pane, col: int) -> list[str]:
 def test_needs_a_data_set_and_a_model(pane, root, checkpoint):
     assert not pane.run_button.isEnabled() and not pane.cancel_button.isEnabled()
     pane.set_dataset(open_dataset(root))
-    assert not pane.run_button.isEnabled()
+    assert not pane.run_button.isEnabled() and "load a checkpoint" in pane.run_button.toolTip()
     pane.set_checkpoint(checkpoint)
-    assert pane.run_button.isEnabled()
+    assert pane.run_button.isEnabled() and "Rank the split" in pane.run_button.toolTip()
     # labelled splits only, val first; test has no masks
     assert [pane.split_combo.itemText(i) for i in range(pane.split_combo.count())] == ["val", "train"]
 
@@ -63,15 +63,22 @@ def test_needs_a_data_set_and_a_model(pane, root, checkpoint):
 def test_review_lists_worst_first_opens_with_an_overlay_and_remembers_marks(qtbot, pane, root, checkpoint):
     pane.set_dataset(open_dataset(root))
     pane.set_checkpoint(checkpoint)
+    assert pane.progress.text() == ""  # nothing counted yet
     with qtbot.waitSignal(pane.review_finished, timeout=WAIT_MS):
         pane.run_button.click()
         assert pane.cancel_button.isEnabled() and not pane.run_button.isEnabled()
     assert pane.run_button.isEnabled() and not pane.cancel_button.isEnabled()
     assert pane.progress.value() == pane.progress.maximum() == 10  # two passes over 5 images
+    assert pane.progress.text() == "100%"
     assert sorted(cells(pane, 0)) == [f"val_{i:03d}" for i in range(5)]
     scores = [float(s) for s in cells(pane, 1)]
     assert scores == sorted(scores, reverse=True)
     assert cells(pane, 4) == [""] * 5
+    top_pairs = pane.table.item(0, 3)
+    listed = top_pairs.text().split(", ")  # the top three (given → predicted: pixels)
+    assert " → " in listed[0] and top_pairs.toolTip().splitlines()[: len(listed)] == [
+        f"{p} px" for p in listed
+    ]
     assert not pane.reviewed_button.isEnabled()
 
     with qtbot.waitSignal(pane.open_sample_requested, timeout=WAIT_MS) as opened:

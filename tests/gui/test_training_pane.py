@@ -355,3 +355,78 @@ def test_a_run_written_elsewhere_is_followed_as_it_grows(qtbot, pane, tmp_path):
     qtbot.waitUntil(listed, timeout=WAIT_MS)  # next to the local runs
     append(ev.Finished(str(run), str(best), 0.25, 1, 2))
     qtbot.waitUntil(lambda: "Finished" in pane.view.status_label.text(), timeout=WAIT_MS)
+
+
+def test_fine_tune_on_corrections_starts_a_new_run_from_the_selected_checkpoint(qtbot, tmp_path):
+    pytest.importorskip("segviewer.core.training")
+    import numpy as np
+
+    from segviewer.core.corrections import Corrections
+    from segviewer.core.demo import generate_demo
+    from segviewer.core.fine_tune import LR_FACTOR
+    from segviewer.core.imageio import read_label
+
+    root = generate_demo(tmp_path / "demo", count=8, size=(36, 64), seed=0)  # its own: it gets corrections
+    pane = make_pane(qtbot, root)
+    try:
+        pane.form.epochs.setValue(1)
+        assert not pane.fine_tune_button.isEnabled()
+        assert "Select a run" in pane.fine_tune_button.toolTip()
+        click(qtbot, pane.start_button)
+        wait_idle(qtbot, pane)
+        first = Path(last_of(pane, ev.Finished).run_dir)
+        qtbot.waitUntil(lambda: any(r.path == first for r in pane.runs.runs()), timeout=WAIT_MS)
+        pane.runs.table.selectRow(next(i for i, r in enumerate(pane.runs.runs()) if r.path == first))
+        qtbot.waitUntil(lambda: "no corrections yet" in pane.fine_tune_button.toolTip(), timeout=WAIT_MS)
+        assert not pane.fine_tune_button.isEnabled()
+
+        mask = sorted((root / "labels" / "sem_seg" / "masks" / "train").glob("*.png"))[0]
+        Corrections(root).write("train", mask.stem, np.zeros_like(read_label(mask)[0]))
+        pane.corrections_changed()  # what the mask editor's correction_saved signal calls
+        qtbot.waitUntil(pane.fine_tune_button.isEnabled, timeout=WAIT_MS)
+        assert "1 corrected masks" in pane.fine_tune_button.toolTip()
+        pane.events.clear()
+        click(qtbot, pane.fine_tune_button)
+        assert not pane.fine_tune_button.isEnabled() and not pane.start_button.isEnabled()
+        wait_idle(qtbot, pane)
+        finished = last_of(pane, ev.Finished)
+        assert finished is not None, pane.view.log_view.toPlainText()
+        second = Path(finished.run_dir)
+        assert second != first and second.parent == first.parent  # a new run folder beside the first
+
+        before = json.loads((first / "config.json").read_text())
+        after = json.loads((second / "config.json").read_text())
+        assert after["init_from"] == str((first / "best.pt").resolve()) and not after["resume"]
+        assert after["lr"] == pytest.approx(before["lr"] * LR_FACTOR)
+        assert after["labels"] == "corrected" and before["corrections"] is None
+        assert after["corrections"]["splits"]["train"]["samples"] == 1
+        assert after["corrections"]["folder"] == str(Corrections(root).folder)
+        assert "Fine-tuning" in pane.view.log_view.toPlainText()
+        compare_before_and_after_on_an_unedited_split(qtbot, root, first, second)
+    finally:
+        pane.shutdown()
+
+
+def compare_before_and_after_on_an_unedited_split(qtbot, root: Path, before: Path, after: Path) -> None:
+    """The evaluation pane scores model A (before) and B (after fine-tuning) side by side on 'val'."""
+    from segviewer.core.datasets import open_dataset
+    from segviewer.gui.panes.evaluation_pane import EvaluationPane
+
+    dataset = open_dataset(root)
+    assert dataset.labels == "corrected" and not any(s.corrected for s in dataset.splits["val"])
+    pane = EvaluationPane()
+    qtbot.addWidget(pane)
+    try:
+        pane.set_dataset(dataset)
+        assert pane.set_split("val")
+        pane.set_checkpoint(0, before / "best.pt")
+        pane.set_checkpoint(1, after / "best.pt")
+        with qtbot.waitSignal(pane.evaluation_finished, timeout=WAIT_MS) as finished:
+            assert pane.start_evaluation()
+        assert len(finished.args[0]) == 2
+        rows = pane.table_rows()
+        assert rows[0] == ["Class", "IoU A", "IoU B", "Accuracy A", "Accuracy B"]
+        mean_iou = next(r for r in rows if r[0] == "Mean IoU")
+        assert all(0 <= float(v) <= 1 for v in mean_iou[1:3])  # a score for A and one for B
+    finally:
+        pane.shutdown()

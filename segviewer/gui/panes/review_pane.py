@@ -70,9 +70,6 @@ class ReviewPane(QWidget):
         self.split_combo.setToolTip("Review a split the model was not trained on: its scores are unbiased")
         row.addWidget(self.split_combo, 1)
         self.run_button = QPushButton("Review labels")
-        self.run_button.setToolTip(
-            "Rank the split's images by how confidently the model disagrees with their masks"
-        )
         self.run_button.clicked.connect(self.start_review)
         row.addWidget(self.run_button)
         self.cancel_button = QPushButton("Cancel")
@@ -80,7 +77,7 @@ class ReviewPane(QWidget):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m")
+        self.progress.setFormat("")  # no "0 / 100" before a review has counted its images
         layout.addWidget(self.progress)
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -91,7 +88,11 @@ class ReviewPane(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)  # one line per image, elided, so the list stays a list
+        header = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):  # the class pairs get the room the short columns do not need
+            mode = QHeaderView.ResizeMode.Stretch if col == 3 else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(col, mode)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
@@ -211,6 +212,7 @@ class ReviewPane(QWidget):
                 self._result = item
             else:
                 done, total = item
+                self.progress.setFormat("%p%")  # two passes over the images: a share, not a count
                 self.progress.setMaximum(total)
                 self.progress.setValue(done)
 
@@ -243,6 +245,8 @@ class ReviewPane(QWidget):
                 item = QTableWidgetItem(text)
                 if col in (1, 2):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 3:  # a narrow pane elides the pairs; the tooltip has every one of them
+                    item.setToolTip("\n".join(f"{g} → {p}: {n} px" for g, p, n in image.pairs))
                 self.table.setItem(row, col, item)
         notes = [f"{len(result.images)} images of '{result.split}', most suspicious first."]
         notes += result.warnings
@@ -304,8 +308,11 @@ class ReviewPane(QWidget):
             self.reviewed_button.setText("Mark as not reviewed" if marked else "Mark as reviewed")
         else:
             self.reviewed_button.setText("Mark as reviewed")
-        if not ready and not self.running:
-            self.run_button.setToolTip("Open a data set with labelled images and load a checkpoint first")
+        self.run_button.setToolTip(
+            "Rank the split's images by how confidently the model disagrees with their masks"
+            if ready or self.running
+            else "Open a data set with labelled images and load a checkpoint first"
+        )
 
 
 def install_review_pane(window) -> ReviewPane:

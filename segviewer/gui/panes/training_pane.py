@@ -1,4 +1,4 @@
-"""The training pane: choose a model and its settings, train, watch it learn.
+"""The training pane: choose a model and its settings, train, watch it learn, fine-tune on corrections.
 
 Training runs as a child process, `segviewer train ... --events jsonl --low-priority`, that prints
 one JSON event per line (core/events.py) and takes `stop`, `pause` and `resume` on stdin. A crash or
@@ -26,6 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from segviewer.core import events as ev
+from segviewer.core.corrections import Corrections
+from segviewer.core.errors import UserError
+from segviewer.core.fine_tune import LR_FACTOR, fine_tune_config
 from segviewer.core.runs import RunInfo, new_run_dir
 from segviewer.core.train_command import child_command
 from segviewer.gui import background
@@ -84,6 +87,9 @@ class TrainingPane(QWidget):
         self._paused = False
         self._stopping = False
         self.config_overrides: dict = {}  # TrainConfig fields the form does not show (tests, experts)
+        # corrected samples of the open data set; None: not counted yet; a str: why they cannot be read
+        self._corrected: int | str | None = None
+        self._counting = background.Latest()
 
         self.form = SettingsForm()
         self.form.runs_folder_changed.connect(self._on_runs_folder_changed)
@@ -112,11 +118,19 @@ class TrainingPane(QWidget):
         self.runs = RunsPane()
         self.runs.load_checkpoint_requested.connect(self.load_checkpoint_requested)
         self.runs.resume_requested.connect(self.resume_run)
+        self.runs.table.itemSelectionChanged.connect(self._update_buttons)
+        self.fine_tune_button = QPushButton("Fine-tune on corrected labels")
+        self.fine_tune_button.clicked.connect(lambda: self.fine_tune())
+        past_runs = QWidget()
+        past_layout = QVBoxLayout(past_runs)
+        past_layout.setContentsMargins(0, 0, 0, 0)
+        past_layout.addWidget(self.runs, 1)
+        past_layout.addWidget(self.fine_tune_button)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.view.curves, "Curves")
         self.tabs.addTab(self.view.iou_table, "Class IoU")
         self.tabs.addTab(self.view.log_view, "Log")
-        self.tabs.addTab(self.runs, "Past runs")
+        self.tabs.addTab(past_runs, "Past runs")
 
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
@@ -150,6 +164,14 @@ class TrainingPane(QWidget):
         self._scheme_name = scheme_name
         self.form.set_dataset(self._root, scheme_name, scheme)
         self.view.iou_table.set_scheme(scheme, scheme_name)
+        self.corrections_changed()
+
+    def corrections_changed(self) -> None:
+        """Count the open data set's corrections again (the editor saved one); off the UI thread."""
+        self._corrected = None
+        self._update_buttons()
+        if self._root is not None:
+            self._counting.start(self._count_corrections(self._root))
 
     def is_training(self) -> bool:
         return self._child is not None
@@ -163,16 +185,46 @@ class TrainingPane(QWidget):
             return False
         try:
             cfg = self._build_config(resume_run)
-            argv = self._command(cfg)
         except ValueError as exc:  # a bad form value or a hand-edited config.json
+            self.view.show_status(str(exc), ERROR_COLOR)
+            return False
+        what = f"{'Resuming' if resume_run else 'Starting'} {self.form.model_title(cfg['model'])}"
+        return self._launch(cfg, f"{what} in {cfg['out']}")
+
+    def fine_tune(self) -> bool:
+        """Fine-tune the selected past run on the open data set's corrected labels, as a new run.
+
+        The same child process as Start training, with core/fine_tune.py's settings: the run's own,
+        its checkpoint's weights with a fresh optimiser, a lower learning rate, `--labels corrected`
+        and a new run folder whose config.json records the corrections used. False (with a status
+        message) when it cannot start.
+        """
+        blocker = self._fine_tune_blocker()
+        run = self.runs.selected_run()
+        if blocker or run is None or self._root is None:
+            self.view.show_status(blocker or "Select a past run first.", ERROR_COLOR)
+            return False
+        checkpoint = run.best_checkpoint or run.last_checkpoint
+        out = new_run_dir(self.form.runs_folder(), run.model)
+        try:
+            cfg = fine_tune_config(checkpoint, self._root, out=str(out)).to_json()
+        except (UserError, ValueError, TypeError) as exc:  # an unreadable or hand-edited config.json
+            self.view.show_status(str(exc), ERROR_COLOR)
+            return False
+        what = f"Fine-tuning {self.form.model_title(cfg['model'])} from {checkpoint}"
+        return self._launch(cfg, f"{what} on the corrected labels (learning rate {cfg['lr']:g}) in {out}")
+
+    def _launch(self, cfg: dict[str, Any], message: str) -> bool:
+        """Start the training child process for `cfg` and follow its events."""
+        try:
+            argv = self._command(cfg)
+        except ValueError as exc:  # settings no command line can carry
             self.view.show_status(str(exc), ERROR_COLOR)
             return False
         self.stop_following()
         self.view.reset()
         self._paused = self._stopping = False
-        self.view.log(
-            f"{'Resuming' if resume_run else 'Starting'} {self.form.model_title(cfg['model'])} in {cfg['out']}"
-        )
+        self.view.log(message)
         self.view.show_status("Preparing data and model…")
         self._child = background.ChildProcess(argv)
         self._task = background.spawn(self._follow(self._child))
@@ -240,6 +292,7 @@ class TrainingPane(QWidget):
         """The window is closing: a run still going is stopped (and killed if it does not end)."""
         self._shut_down = True
         self.stop_following()
+        self._counting.shutdown()
         child = self._child
         if child is not None:
             child.send("stop")
@@ -307,6 +360,35 @@ class TrainingPane(QWidget):
         values.update(root=str(self._root), out=str(out), resume=False, scheme=self._scheme_name)
         return values
 
+    async def _count_corrections(self, root: Path) -> None:
+        try:
+            count: int | str = await self._counting.run(_corrected_samples, root)
+        except UserError as exc:  # a corrections folder that cannot be read: say which and why
+            count = str(exc)
+        if root == self._root:
+            self._corrected = count
+            self._update_buttons()
+
+    def _fine_tune_blocker(self) -> str:
+        """Why Fine-tune cannot start now ('' when it can): said in the button's tooltip."""
+        run = self.runs.selected_run()
+        if self.is_training():
+            return "Wait for the current training to end."
+        if self._root is None:
+            return "Open a data set first: fine-tuning uses its corrected masks."
+        if run is None or (run.best_checkpoint or run.last_checkpoint) is None:
+            return "Select a run with a saved checkpoint in the list above."
+        if self._corrected is None:
+            return f"Looking for corrections of {self._root}…"
+        if isinstance(self._corrected, str):
+            return self._corrected
+        if self._corrected == 0:
+            return (
+                f"{self._root} has no corrections yet: correct some masks in the viewer's edit mode "
+                "(or in the Review pane's suspects) first."
+            )
+        return ""
+
     def _load_choices(self) -> None:
         if not self._shut_down:  # closed before the timer fired: nothing to fill in
             self.form.load_choices()
@@ -336,9 +418,21 @@ class TrainingPane(QWidget):
         self.pause_button.setText("Resume" if running and self._paused else "Pause")
         self.stop_button.setEnabled(running and not self._stopping)
         self.form.setEnabled(not running)
+        blocker = self._fine_tune_blocker()
+        self.fine_tune_button.setEnabled(not blocker)
+        self.fine_tune_button.setToolTip(
+            blocker
+            or f"A new run from this run's checkpoint on the {self._corrected} corrected masks of "
+            f"{self._root}: its settings, a fresh optimiser, the learning rate x{LR_FACTOR:g}"
+        )
 
     def _on_runs_folder_changed(self, folder: Path) -> None:
         self.runs.set_folder(folder)
+
+
+def _corrected_samples(root: Path) -> int:
+    store = Corrections(root)
+    return sum(len(store.samples(split)) for split in store.splits())
 
 
 def install_training_pane(window) -> TrainingPane:
@@ -355,6 +449,9 @@ def install_training_pane(window) -> TrainingPane:
     pane.best_checkpoint_saved.connect(window.load_checkpoint)
     pane.load_checkpoint_requested.connect(window.load_checkpoint)
     window.add_close_check(pane.confirm_close)
+    editor = getattr(window, "mask_editor", None)
+    if editor is not None:
+        editor.correction_saved.connect(lambda _path: pane.corrections_changed())
     window.add_shutdown(pane.shutdown)
     for folder in prefs.followed_runs(window.settings):
         pane.runs.add_followed(Path(folder))
