@@ -118,6 +118,16 @@ def test_window_opens_a_video_in_the_player_dock(qtbot, window, video):
     assert not player.export_button.isEnabled()  # no model loaded: nothing to overlay
 
 
+def test_a_video_opened_before_the_docks_are_built_plays_in_the_player(qtbot, window, video):
+    from tests.gui.conftest import open_and_wait
+
+    open_and_wait(qtbot, window, video)  # as `segviewer gui drive.avi` does, before install_panes
+    window.install_panes()
+    player = window.player_pane
+    qtbot.waitUntil(lambda: player.frame_label.text() == f"frame 1 / {FRAMES}", timeout=20000)
+    assert player.play_button.isEnabled()
+
+
 def test_folder_of_images_and_a_single_image_open_unlabelled_in_the_window(qtbot, window, tmp_path):
     from PySide6.QtCore import Qt
 
