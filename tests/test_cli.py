@@ -38,3 +38,11 @@ def test_user_error_is_a_message_not_a_traceback(tmp_path, capsys):
     assert code == 2
     assert "segviewer: error:" in err and "does-not-exist" in err
     assert "Traceback" not in err
+
+
+def test_gui_refuses_a_missing_model_file_before_qt_starts(tmp_path, capsys):
+    from segviewer.cli import main
+
+    assert main(["gui", str(tmp_path), "--model", str(tmp_path / "nope.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.pt: model file not found" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""`segviewer gui [ROOT] [--scheme S]`: the desktop application (also what a bare `segviewer` runs)."""
+"""`segviewer gui [ROOT] [--scheme S] [--model FILE]`: the desktop application (also what a bare `segviewer` runs)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheme",
         help="label scheme of a plain folder: bdd100k, bdd100k-full, cityscapes, camvid or a JSON scheme file",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="a checkpoint (.pt, or a run folder) or an ONNX model to predict with, as Model › Load does",
     )
 
 
@@ -48,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
                 raise DatasetError(
                     f"{root}: is a file segviewer does not open; give a data set's folder, an image or a video"
                 )
+    if args.model is not None and not Path(args.model).expanduser().exists():
+        raise DatasetError(
+            f"{args.model}: model file not found; give a checkpoint (.pt), a run folder or an .onnx file"
+        )
     from segviewer.gui.app import run as run_app
 
-    return run_app(args.root, args.scheme)
+    return run_app(args.root, args.scheme, model=args.model)

@@ -69,7 +69,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a segmentation model on a data set folder",
-        description="Train SegNet, SegNet Basic, U-Net or U-Lite with Adam and cross-entropy, validating "
+        description="Train SegNet, SegNet Basic, U-Net or U-Lite, validating "
         "after every epoch and stopping early when validation mIoU stops improving. The run folder "
         "gets config.json, metrics.csv, events.jsonl, last.pt and best.pt.",
         epilog="Defaults finish in a few minutes on a laptop CPU for the demo data set "
@@ -140,7 +140,7 @@ def add_parser(subparsers) -> None:
         "--class-weights",
         nargs="?",
         const="median",
-        default="none",
+        default=d["class_weights"],
         choices=train_config.CLASS_WEIGHTINGS,
         help="weight rare classes up: median (median frequency balancing, as SegNet; the bare flag) or "
         "sqrt (its square root, gentler: fewer false positives on rare classes)",
@@ -260,63 +260,6 @@ def config_from_args(args: argparse.Namespace) -> train_config.TrainConfig:
     )
 
 
-def command_args(cfg: train_config.TrainConfig) -> list[str]:
-    """The `segviewer train` arguments (after "train") that give `cfg` back; defaults left out.
-
-    What `--nproc` hands to each rank, and what a program can show as "this run as a command".
-    Raises ValueError for model options no flag expresses.
-    """
-    d = DEFAULTS
-    out = [cfg.root]
-
-    def flag(name: str, value, default=None) -> None:
-        if value is not None and value != default:
-            out.extend([name, str(value)])
-
-    flag("--model", cfg.model, d["model"])
-    flag("--epochs", cfg.epochs, d["epochs"])
-    flag("--batch-size", cfg.batch_size, d["batch_size"])
-    flag("--lr", repr(float(cfg.lr)), repr(float(d["lr"])))
-    flag("--lr-schedule", cfg.lr_schedule, d["lr_schedule"])
-    flag("--warmup-fraction", repr(float(cfg.warmup_fraction)), repr(float(d["warmup_fraction"])))
-    flag("--optimizer", cfg.optimizer, d["optimizer"])
-    flag("--weight-decay", repr(float(cfg.weight_decay)), repr(float(d["weight_decay"])))
-    size = "x".join(map(str, cfg.input_size))
-    flag("--input-size", size, "x".join(map(str, d["input_size"])))
-    flag("--train-crop", "x".join(map(str, cfg.train_crop)) if cfg.train_crop else None)
-    flag("--patience", cfg.patience, d["patience"])
-    options = dict(cfg.model_options or {})
-    if "widths" in options:
-        flag("--widths", ",".join(str(int(w)) for w in options.pop("widths")))
-    elif "width" in options:
-        flag("--widths", str(int(options.pop("width"))))
-    if options:
-        raise ValueError(f"model options {sorted(options)} have no command-line flag")
-    flag("--class-weights", train_config.class_weighting(cfg.class_weights), "none")
-    flag("--loss", cfg.loss, d["loss"])
-    flag("--augment", cfg.augment)
-    flag("--device", cfg.device, d["device"])
-    flag("--amp", {None: "auto", True: "on", False: "off"}[cfg.amp], "auto")
-    flag("--out", cfg.out)
-    if cfg.resume:
-        out.append("--resume")
-    flag("--init-from", cfg.init_from)
-    flag("--threads", cfg.threads)
-    flag("--workers", cfg.num_workers)
-    flag("--seed", cfg.seed, d["seed"])
-    flag("--scheme", cfg.scheme)
-    flag("--labels", cfg.labels, "auto")
-    flag("--train-split", cfg.train_split, d["train_split"])
-    flag("--val-split", cfg.val_split, d["val_split"])
-    flag("--max-train-batches", cfg.max_train_batches)
-    flag("--max-val-batches", cfg.max_val_batches)
-    if cfg.cache_dir is not None:
-        out.extend(["--cache-dir", cfg.cache_dir])
-    if cfg.sync_bn:
-        out.append("--sync-bn")
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     if args.low_priority:  # before torch starts its threads: they inherit the priority
         from segviewer.core.priority import lower_priority
@@ -356,6 +299,7 @@ def launch(cfg: train_config.TrainConfig, nproc: int, events: str | None, low_pr
     message is printed once.
     """
     from segviewer.core.errors import UserError
+    from segviewer.core.train_command import command_args
     from segviewer.core.training.distributed import ranks_from_environment
 
     if nproc < 1:

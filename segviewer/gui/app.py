@@ -54,15 +54,21 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
 
 def create_main_window(
-    root: Path | str | None = None, scheme: str | None = None, *, demo: bool = False
+    root: Path | str | None = None,
+    scheme: str | None = None,
+    *,
+    demo: bool = False,
+    model: Path | str | None = None,
 ) -> MainWindow:
-    """A main window opening `root` (or the demo data set when `demo`); not shown yet."""
+    """A main window opening `root` (or the demo data set when `demo`) and loading `model`; not shown yet."""
     ensure_app()
     window = MainWindow()
     if root is not None:
         window.open_dataset(Path(root), scheme)
     elif demo:
         window.open_demo()
+    if model is not None:
+        window.load_checkpoint(Path(model).expanduser())
     return window
 
 
@@ -122,11 +128,11 @@ def install_excepthook(window: Callable[[], MainWindow | None]) -> None:
     background.on_failure(tell)
 
 
-def run(root: Path | str | None = None, scheme: str | None = None) -> int:
+def run(root: Path | str | None = None, scheme: str | None = None, model: Path | str | None = None) -> int:
     """Open the window (on `root`, or the demo data set) and run the event loop until it closes."""
     app = ensure_app()
     configure_logging()
-    window = create_main_window(root, scheme, demo=root is None)
+    window = create_main_window(root, scheme, demo=root is None, model=model)
     install_excepthook(lambda: window)
     # Ctrl+C in the terminal closes the window: Python only sees signals while its code runs.
     signal.signal(signal.SIGINT, lambda *_: window.close())
@@ -149,7 +155,7 @@ def show_window(window: MainWindow) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m segviewer.gui.app [ROOT] [--scheme S]`: the same as `segviewer gui`."""
+    """`python -m segviewer.gui.app [ROOT] [--scheme S] [--model FILE]`: the same as `segviewer gui`."""
     from segviewer.commands.gui import add_arguments
 
     parser = argparse.ArgumentParser(
@@ -158,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return run(args.root, args.scheme)
+        return run(args.root, args.scheme, args.model)
     except UserError as exc:
         print(f"segviewer: error: {exc}", file=sys.stderr)
         return 2

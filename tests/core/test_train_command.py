@@ -8,6 +8,7 @@ import pytest
 
 from segviewer.commands.train import add_parser
 from segviewer.core.train_command import child_command, shell_command, slurm_script, train_arguments
+from segviewer.core.training.config import TrainConfig, defaults
 
 
 def parse(args: list[str]):
@@ -29,7 +30,7 @@ def test_every_setting_reaches_the_train_command_unchanged():
         "input_size": (96, 160),
         "patience": 2,
         "class_weights": True,
-        "loss": "ce+dice",
+        "loss": "focal",
         "augment": "light",
         "device": "cpu",
         "out": "/runs/unet-1",
@@ -47,7 +48,7 @@ def test_every_setting_reaches_the_train_command_unchanged():
         (96, 160),
         2,
     )
-    assert (args.class_weights, args.loss, args.augment, args.device) == ("median", "ce+dice", "light", "cpu")
+    assert (args.class_weights, args.loss, args.augment, args.device) == ("median", "focal", "light", "cpu")
     assert (args.out, args.workers, args.seed, args.scheme) == ("/runs/unet-1", 0, 4, "bdd100k")
     assert args.widths == [4, 8, 16, 32, 64] and args.resume and args.threads is None
 
@@ -57,6 +58,19 @@ def test_segnet_basic_width_and_unset_values():
         {"root": "r", "model": "segnet-basic", "model_options": {"width": 16}, "out": None}
     )
     assert args == ["r", "--model", "segnet-basic", "--widths", "16"]
+
+
+def test_an_older_runs_config_keeps_the_recipe_it_was_trained_with():
+    """A config.json from before losses and class weights were settings trained with plain cross-entropy."""
+    old_run = TrainConfig.from_json({"root": "r", "epochs": 3})
+    args = parse(train_arguments(old_run.to_json()))
+    assert (args.loss, args.class_weights, args.epochs) == ("ce", "none", 3)
+    today = parse(train_arguments({"root": "r", "epochs": 3}))  # settings left out: today's defaults
+    assert (
+        (today.loss, today.class_weights)
+        == (defaults()["loss"], defaults()["class_weights"])
+        != ("ce", "none")
+    )
 
 
 def test_a_setting_without_a_flag_is_refused_by_name():

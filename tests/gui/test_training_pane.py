@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from segviewer.core import events as ev  # noqa: E402
+from segviewer.core.training.config import defaults as train_defaults  # noqa: E402
 
 TINY = {"model_options": {"widths": [4, 8, 16, 32]}, "num_workers": 0, "seed": 0, "threads": 1}
 WAIT_MS = 60_000
@@ -278,8 +279,14 @@ def test_past_runs_buttons_load_and_open(qtbot, tmp_path, monkeypatch):
 
 def test_form_sets_loss_and_class_weighting_and_reads_old_configs(pane):
     form = pane.form
-    assert form.values()["class_weights"] == "none" and form.values()["loss"] == "ce"
-    form.set_values({"class_weights": True, "loss": "ce+dice"})  # an older run's config.json held a bool
+    defaults = train_defaults()
+    assert (form.values()["class_weights"], form.values()["loss"]) == (
+        defaults["class_weights"],
+        defaults["loss"],
+    )
+    form.set_values({"class_weights": False, "loss": "ce"})  # an older run's config.json held a bool
+    assert form.class_weights.currentText() == "Off" and form.loss.currentText() == "Cross-entropy"
+    form.set_values({"class_weights": True, "loss": "ce+dice"})
     assert form.class_weights.currentText() == "Strong" and form.loss.currentText() == "Cross-entropy + Dice"
     form.set_values({"class_weights": "sqrt"})
     assert form.values()["class_weights"] == "sqrt"

@@ -203,3 +203,23 @@ def test_a_layer_is_drawn_over_the_picture(qtbot, window, tiny_bdd):
     viewer.view.add_layer(layer)
     qtbot.waitUntil(lambda: _screen_colour(viewer, *CAR_PIXEL) == (255, 0, 255), timeout=5000)
     assert _screen_colour(viewer, *ROAD_PIXEL) != (255, 0, 255)
+
+
+def test_model_given_on_the_command_line_is_loaded_at_start(qtbot, tiny_bdd, tmp_path, messages):
+    """`segviewer gui ROOT --model best.pt`: the demo for a non-programmer starts with the model in."""
+    from segviewer.core.checkpoint import make_checkpoint, save_checkpoint
+    from segviewer.core.models import build_model
+    from segviewer.gui.app import create_main_window
+
+    model = build_model("ulite", 19, widths=[4, 4, 8, 8])
+    path = save_checkpoint(
+        tmp_path / "start.pt", make_checkpoint(model, get_scheme("bdd100k"), (32, 48), 1, 0.1)
+    )
+    win = create_main_window(tiny_bdd, model=path)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.viewer.current_prediction() is not None, timeout=60000)
+        assert "Model: U-Lite (paper) (start.pt)" in win.model_label.text() and not messages
+    finally:
+        win.shutdown()

@@ -40,8 +40,8 @@ class TrainConfig:
     patience: int = 5  # epochs without a better validation mIoU before stopping; 0 = never stop early
     # "none", "median" (SegNet's median frequency balancing) or "sqrt" (gentler); older runs' config.json
     # holds a bool (True: "median"), which `class_weighting` reads
-    class_weights: str | bool = "none"
-    loss: str = "ce"  # "ce" (the paper), "ce+dice", "focal" or "ce+ohem" (see losses.py)
+    class_weights: str | bool = "median"  # the paper: "none"; median sees the small classes (README)
+    loss: str = "ce+dice"  # "ce" (the paper), "ce+dice", "focal" or "ce+ohem" (see losses.py)
     augment: str | None = None  # preset name or JSON path
     device: str = "auto"
     out: str | None = None  # run folder; None: runs/<model>-<YYYYmmdd-HHMMSS> in the current folder
@@ -71,13 +71,20 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, data: dict) -> TrainConfig:
-        """A config from config.json; unknown keys (a newer segviewer's) are left out."""
+        """A config from config.json; unknown keys (a newer segviewer's) are left out.
+
+        A key an older segviewer did not write means what that version did, not today's default.
+        """
         known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {**BEFORE_THE_KEY_EXISTED, **{k: v for k, v in data.items() if k in known}}
         for key in ("input_size", "train_crop"):
             if values.get(key) is not None:
                 values[key] = tuple(int(v) for v in values[key])
         return cls(**values)
+
+
+# What a run whose config.json lacks the key was trained with: these defaults changed after runs existed.
+BEFORE_THE_KEY_EXISTED = {"class_weights": "none", "loss": "ce"}
 
 
 def defaults() -> dict:

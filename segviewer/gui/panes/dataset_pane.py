@@ -106,13 +106,14 @@ class DatasetPane(QWidget):
         layout.addWidget(self.count_label)
         layout.addWidget(self.list_view, 1)
         self._show_stats_progress(False)
-        for widget in (
+        self._inputs = (
             self.split_combo,
             self.filter_edit,
             self.class_combo,
             self.edited_only,
             self.list_view,
-        ):
+        )
+        for widget in self._inputs:
             widget.setEnabled(False)  # until a data set is open
 
         self.split_combo.currentIndexChanged.connect(self._on_split_changed)
@@ -153,13 +154,7 @@ class DatasetPane(QWidget):
             self.info_label.setText("No data set open")
         self.split_combo.blockSignals(False)
         self.class_combo.blockSignals(False)
-        for widget in (
-            self.split_combo,
-            self.filter_edit,
-            self.class_combo,
-            self.edited_only,
-            self.list_view,
-        ):
+        for widget in self._inputs:
             widget.setEnabled(dataset is not None)
         self._on_split_changed()
 

@@ -48,6 +48,11 @@ def _plot(left: str, legend_columns: int) -> pg.PlotWidget:
     return plot
 
 
+def _marked_curve(item: pg.PlotItem, color, symbol: str, name: str) -> pg.PlotDataItem:
+    """A line with a marker at each point: one point per epoch, so each epoch can be told apart."""
+    return item.plot(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=6, symbolBrush=color, name=name)
+
+
 class TrainingCurves(QWidget):
     """Two plots; batch losses are buffered by `add_batch` and drawn by `flush` (the pane's timer)."""
 
@@ -57,27 +62,9 @@ class TrainingCurves(QWidget):
         self.miou_plot = _plot("mIoU (higher is better)", legend_columns=2)
         loss, miou = self.loss_plot.getPlotItem(), self.miou_plot.getPlotItem()
         self.batch_curve = loss.plot(pen=pg.mkPen(BATCH_COLOR, width=1), name="training loss (each batch)")
-        self.train_curve = loss.plot(
-            pen=pg.mkPen(TRAIN_COLOR, width=2),
-            symbol="o",
-            symbolSize=6,
-            symbolBrush=TRAIN_COLOR,
-            name="training loss (epoch mean)",
-        )
-        self.val_curve = loss.plot(
-            pen=pg.mkPen(VAL_COLOR, width=2),
-            symbol="s",
-            symbolSize=6,
-            symbolBrush=VAL_COLOR,
-            name="validation loss",
-        )
-        self.miou_curve = miou.plot(
-            pen=pg.mkPen(MIOU_COLOR, width=2),
-            symbol="o",
-            symbolSize=6,
-            symbolBrush=MIOU_COLOR,
-            name="validation mIoU",
-        )
+        self.train_curve = _marked_curve(loss, TRAIN_COLOR, "o", "training loss (epoch mean)")
+        self.val_curve = _marked_curve(loss, VAL_COLOR, "s", "validation loss")
+        self.miou_curve = _marked_curve(miou, MIOU_COLOR, "o", "validation mIoU")
         self.best_marker = miou.plot(
             pen=None,
             symbol="star",

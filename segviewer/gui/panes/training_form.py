@@ -124,9 +124,9 @@ class SettingsForm(QGroupBox):
         _row(grid, 3, "Learning rate", self.lr, col=2)
         _row(grid, 4, "Stop early after", self.patience)
         _row(grid, 4, "Augmentation", self.augment, col=2)
-        _row(grid, 5, "Loss", self.loss)
-        _row(grid, 5, "Rare classes", self.class_weights, col=2)
+        _row(grid, 5, "Loss", self.loss, span=3)  # the longest names ("Cross-entropy + Dice"), read whole
         _row(grid, 6, "Device", self.device)
+        _row(grid, 6, "Rare classes", self.class_weights, col=2)
         folder = QHBoxLayout()
         folder.addWidget(self.folder, 1)
         folder.addWidget(self.browse)

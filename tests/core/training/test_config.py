@@ -46,6 +46,10 @@ def test_json_round_trip_and_old_configs():
     old = {"root": "r", "class_weights": True, "input_size": [36, 64], "from_the_future": 1}
     back = TrainConfig.from_json(old)  # an older run's config.json: bool weighting, no new fields
     assert class_weighting(back.class_weights) == "median" and back.train_crop is None
+    assert back.loss == "ce"  # written before losses were a setting: it trained with cross-entropy
+    first_wave = TrainConfig.from_json({"root": "r"})  # neither key: the paper's recipe, as it ran
+    assert (first_wave.loss, class_weighting(first_wave.class_weights)) == ("ce", "none")
+    assert (defaults()["loss"], defaults()["class_weights"]) == ("ce+dice", "median")
     assert defaults()["model_options"] == {} and "root" not in defaults()
 
 
