@@ -277,8 +277,8 @@ def onnx_session(path: Path, device: str, threads: int | None, optimization: str
 
     `optimization` "all" (onnxruntime's default) includes the CPU layout transforms (blocked NCHWc
     convolutions) that make it faster than PyTorch on U-Lite and SegNet; the other levels stay closer to
-    PyTorch's arithmetic. Measured, the levels agree with PyTorch's masks alike (README, Measured), so the
-    fast one is the default.
+    PyTorch's arithmetic. Measured on SegNet, they change the share of masks equal to PyTorch's by less
+    than 0.04 points while "disable" is 1.3-1.6x slower (README, Measured), so the fast one is the default.
     """
     try:
         import onnxruntime as ort
