@@ -11,12 +11,13 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
         help="per-class IoU of two checkpoints side by side",
-        description="Evaluate two checkpoints (or run folders, meaning their best.pt) on a split of a data set "
+        description="Evaluate two checkpoints (run folders, meaning their best.pt, or ONNX files from "
+        "`segviewer export`) on a split of a data set "
         "and print one IoU column per model, with mIoU and pixel accuracy, in the style of the paper's "
         "Table 1. NaN marks a class absent from both ground truth and prediction.",
     )
-    p.add_argument("a", metavar="A", help="first checkpoint or run folder")
-    p.add_argument("b", metavar="B", help="second checkpoint or run folder")
+    p.add_argument("a", metavar="A", help="first checkpoint, run folder or .onnx file")
+    p.add_argument("b", metavar="B", help="second checkpoint, run folder or .onnx file")
     p.add_argument("root", metavar="ROOT", help="data set folder")
     p.add_argument(
         "--split", default=None, help="split to evaluate (default: test, or val when test has no masks)"
@@ -39,13 +40,13 @@ def run(args: argparse.Namespace) -> int:
         resolve_checkpoint,
     )
     from segviewer.core.models import MODEL_TITLES
-    from segviewer.core.predict import Predictor
+    from segviewer.core.predict import load_predictor
 
     results = []
     dataset, split = None, args.split
     for given in (args.a, args.b):
         path = resolve_checkpoint(given)
-        predictor = Predictor.from_checkpoint(path, device=args.device)
+        predictor = load_predictor(path, device=args.device)
         dataset = open_for_checkpoint(predictor, args.root)
         if split is None:
             try:

@@ -31,7 +31,9 @@ def add_parser(subparsers) -> None:
         "or colour PNGs of the scheme. For mapped schemes (cityscapes, bdd100k-full) 8-bit values are the "
         "scheme's ids and are mapped to its training ids. A missing prediction counts as all wrong.",
     )
-    p.add_argument("checkpoint", nargs="?", help="trained model checkpoint (form 2)")
+    p.add_argument(
+        "checkpoint", nargs="?", help="trained model checkpoint, run folder or .onnx file (form 2)"
+    )
     p.add_argument("root", nargs="?", help="data set folder to predict (form 2)")
     p.add_argument("--split", default=None, help="data set split for form 2 (default: val)")
     p.add_argument("--gt", metavar="DIR", help="folder of ground-truth masks (form 1)")

@@ -39,6 +39,12 @@ class Sample:
     original_mask: Path | None = None
     corrected: bool = False
 
+    @property
+    def key(self) -> str:
+        """Names this picture in caches: the image path, and the frame index for a frame of a video
+        (all frames of one video share `image`)."""
+        return str(self.image) if self.frame is None else f"{self.image}#{self.frame}"
+
 
 @dataclass
 class Dataset:

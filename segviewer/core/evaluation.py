@@ -270,12 +270,15 @@ def evaluate_checkpoint(
     device: str = "auto",
     labels: str = "auto",
 ) -> tuple[Metrics, LabelScheme, dict]:
-    """(metrics, scheme, extra) for `segviewer evaluate CHECKPOINT ROOT`; extra goes into its JSON."""
+    """(metrics, scheme, extra) for `segviewer evaluate CHECKPOINT ROOT`; extra goes into its JSON.
+
+    CHECKPOINT may also be a run folder (its best.pt) or an ONNX file: the same evaluation either way.
+    """
     from segviewer.core.corrections import labels_note
-    from segviewer.core.predict import Predictor
+    from segviewer.core.predict import load_predictor
 
     path = resolve_checkpoint(checkpoint)
-    predictor = Predictor.from_checkpoint(path, device=device)
+    predictor = load_predictor(path, device=device)  # a checkpoint, or an ONNX file from `segviewer export`
     dataset = open_for_checkpoint(predictor, root, labels)
     result = evaluate_split(predictor, dataset, split, progress=progress)
     extra = {

@@ -55,7 +55,7 @@ def evaluate_checkpoints(
     """
     from segviewer.core.checkpoint import check_compatible
     from segviewer.core.evaluation import evaluate_split, labelled_samples, resolve_checkpoint
-    from segviewer.core.predict import Predictor
+    from segviewer.core.predict import load_predictor
 
     per_model = len(labelled_samples(dataset, split))  # a clear error before loading models
     total = per_model * len(checkpoints)
@@ -65,7 +65,7 @@ def evaluate_checkpoints(
         if should_stop():
             return None
         path = resolve_checkpoint(checkpoint)
-        predictor = Predictor.from_checkpoint(path, device=device, threads=threads)
+        predictor = load_predictor(path, device=device, threads=threads)  # .pt or .onnx
         check_compatible(predictor.meta, dataset.scheme)
         offset = index * per_model
         result = evaluate_split(

@@ -86,6 +86,8 @@ def test_masks_from_onnx_equal_the_checkpoints_on_real_images(exported, shared_d
         classes |= set(np.unique(want_mask).tolist())
         # most pixels agree closely; where a near-tie in max pooling sends an unpooled value elsewhere, not
         assert np.median(np.abs(conf - want_conf)) < 1e-4
+    # measured 99.996% for SegNet and 100% for the others at this input size; fresh SegNet at 360x480
+    # is at ~99.8%, as PyTorch against itself in its other memory layout (README, Measured)
     assert agree / total >= 0.999
     assert len(classes) > 1  # a model that predicts one class everywhere would prove little
 

@@ -151,6 +151,21 @@ def test_onnx_sessions_do_not_spin_and_use_the_threads_asked_for(exported):
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
+def test_onnx_sessions_take_a_graph_optimisation_level(exported):
+    import onnxruntime as ort
+
+    _, model_file = exported
+    levels = ort.GraphOptimizationLevel
+    assert (
+        onnx_session(model_file, "cpu", 1).get_session_options().graph_optimization_level
+        == levels.ORT_ENABLE_ALL
+    )
+    slow = onnx_session(model_file, "cpu", 1, "disable").get_session_options()
+    assert slow.graph_optimization_level == levels.ORT_DISABLE_ALL
+    with pytest.raises(ValueError, match="optimization"):
+        onnx_session(model_file, "cpu", 1, "fastest")
+
+
 def test_foreign_corrupt_and_unsupported_onnx_files_are_user_errors(exported, tmp_path, monkeypatch):
     import onnx
     from onnx import TensorProto, helper

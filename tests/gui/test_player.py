@@ -118,6 +118,16 @@ def test_window_opens_a_video_in_the_player_dock(qtbot, window, video):
     assert not player.export_button.isEnabled()  # no model loaded: nothing to overlay
 
 
+def test_a_video_opened_before_the_docks_are_built_plays_in_the_player(qtbot, window, video):
+    from tests.gui.conftest import open_and_wait
+
+    open_and_wait(qtbot, window, video)  # as `segviewer gui drive.avi` does, before install_panes
+    window.install_panes()
+    player = window.player_pane
+    qtbot.waitUntil(lambda: player.frame_label.text() == f"frame 1 / {FRAMES}", timeout=20000)
+    assert player.play_button.isEnabled()
+
+
 def test_folder_of_images_and_a_single_image_open_unlabelled_in_the_window(qtbot, window, tmp_path):
     from PySide6.QtCore import Qt
 
@@ -136,3 +146,62 @@ def test_folder_of_images_and_a_single_image_open_unlabelled_in_the_window(qtbot
     assert texts() == ["night\n(no mask)", "day/0001\n(no mask)", "day/0002\n(no mask)"]
     open_and_wait(qtbot, window, tmp_path / "drive" / "night.jpg")
     assert texts() == ["night\n(no mask)"]
+
+
+class BandPredictor:
+    """Road where the frame is bright, sky where it is dark: each frame of the video predicts differently."""
+
+    model_name = "band"
+
+    def __init__(self) -> None:
+        self.scheme = get_scheme("bdd100k")
+
+    def predict(self, image):
+        mask = np.where(image[..., 0] > 30, 0, 10).astype(np.uint8)  # road 0, sky 10
+        return mask, np.full(mask.shape, 0.9, np.float32)
+
+
+def test_frames_of_one_video_get_their_own_prediction_and_thumbnail(
+    qtbot, window, video, monkeypatch, tmp_path
+):
+    from PySide6.QtCore import QPointF, Qt
+
+    from segviewer.core import predict
+    from tests.gui.conftest import open_and_wait
+
+    palette = get_scheme("bdd100k").palette
+    x, y = 30, H // 2  # dark in the first frame, inside the band in the last
+    open_and_wait(qtbot, window, video)
+    viewer = window.viewer
+    monkeypatch.setattr(
+        predict.Predictor, "from_checkpoint", classmethod(lambda cls, path, **kw: BandPredictor())
+    )
+    with qtbot.waitSignal(window.model_loaded, timeout=10000):
+        window.load_checkpoint(tmp_path / "band.pt")
+    qtbot.waitUntil(lambda: viewer.current_prediction() is not None, timeout=10000)
+    viewer.set_mode("prediction")
+    with qtbot.waitSignal(viewer.frame_shown):
+        viewer.opacity_slider.setValue(100)
+
+    def screen_colour():
+        pos = viewer.view.mapFromScene(QPointF(x + 0.5, y + 0.5))
+        grabbed = qimage_to_array(viewer.view.viewport().grab().toImage())
+        return tuple(int(v) for v in grabbed[pos.y(), pos.x()])
+
+    assert screen_colour() == tuple(int(v) for v in palette[10])  # first frame: sky at (x, y)
+    with qtbot.waitSignal(viewer.frame_shown, timeout=10000):
+        window.dataset_pane.select_relative(FRAMES - 1)
+    qtbot.waitUntil(lambda: screen_colour() == tuple(int(v) for v in palette[0]), timeout=10000)  # road
+
+    model, loader = window.dataset_pane.list_view.model(), window.dataset_pane.loader
+
+    def thumbnail(row: int):
+        pix = model.data(model.index(row), Qt.ItemDataRole.DecorationRole)
+        return None if pix.cacheKey() == loader.placeholder.cacheKey() else pix
+
+    for row in (0, FRAMES - 1):
+        qtbot.waitUntil(lambda row=row: thumbnail(row) is not None, timeout=10000)
+    first, last = (qimage_to_array(thumbnail(r).toImage()).astype(int) for r in (0, FRAMES - 1))
+    assert first.shape[:2] == last.shape[:2] == (63, 84)  # the frame fitted in 112x63, not the "broken" mark
+    tx = x * 84 // W
+    assert last[31, tx].min() >= 40 and first[31, tx].max() <= 20  # each shows its own frame

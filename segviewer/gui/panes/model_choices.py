@@ -121,7 +121,7 @@ class ModelChoices(QObject):
                 self._dialog_parent,
                 "Choose a checkpoint",
                 str(self.runs_folder or Path.home()),
-                "Checkpoints (*.pt);;All files (*)",
+                "Models (*.pt *.onnx);;All files (*)",
             )
             if path:
                 self.set_checkpoint(slot, path)

@@ -90,16 +90,22 @@ class PlayerPane(QWidget):
         self.export_button = QToolButton(self)
         self.export_button.setText("Export overlay video…")
         self.export_button.clicked.connect(self._on_export_clicked)
-        controls = QHBoxLayout()
+        # two rows, so that the slider keeps its width in a narrow dock once the fps readout appears
+        self.slider.setMinimumWidth(120)
+        transport = QHBoxLayout()
         for widget in (self.back_button, self.play_button, self.forward_button):
-            controls.addWidget(widget)
-        controls.addWidget(self.slider, 1)
-        for widget in (self.frame_label, self.speed_box, self.fps_label, self.export_button):
-            controls.addWidget(widget)
+            transport.addWidget(widget)
+        transport.addWidget(self.slider, 1)
+        transport.addWidget(self.frame_label)
+        settings = QHBoxLayout()
+        settings.addWidget(self.speed_box)
+        settings.addWidget(self.fps_label, 1)
+        settings.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view, 1)
-        layout.addLayout(controls)
+        layout.addLayout(transport)
+        layout.addLayout(settings)
 
     def _button(self, icon, tip: str) -> QToolButton:
         button = QToolButton(self)
@@ -335,5 +341,10 @@ def install_player_pane(window) -> PlayerPane:
 
     window.dataset_opened.connect(on_dataset)
     window.predictions.model_changed.connect(on_model)
+    # `segviewer gui VIDEO` opens the video before the docks are built: play what is open already
+    if getattr(window, "dataset", None) is not None:
+        on_dataset(window.dataset)
+    if getattr(window.predictions, "predictor", None) is not None:
+        on_model(window.predictions.predictor)
     window.add_shutdown(pane.shutdown)
     return pane

@@ -23,13 +23,13 @@ class SampleListModel(QAbstractListModel):
         self._rows = np.zeros(0, np.int64)  # sample index per visible row
         self._row_of = np.zeros(0, np.int64)  # visible row per sample index, -1 when filtered out
         self._index_of_key: dict[str, int] = {}
-        self._edited: set[str] = set()  # image paths of samples with a correction
+        self._edited: set[str] = set()  # `Sample.key` of samples with a correction
 
     def set_samples(self, samples: list[Sample]) -> None:
         self.beginResetModel()
         self._samples = list(samples)
-        self._index_of_key = {str(s.image): i for i, s in enumerate(self._samples)}
-        self._edited.update(str(s.image) for s in self._samples if s.corrected)
+        self._index_of_key = {s.key: i for i, s in enumerate(self._samples)}
+        self._edited.update(s.key for s in self._samples if s.corrected)
         self._set_rows(np.arange(len(self._samples)))
         self.endResetModel()
 
@@ -46,7 +46,7 @@ class SampleListModel(QAbstractListModel):
 
     def mark_edited(self, sample: Sample) -> None:
         """A correction of `sample` was saved: its row says "edited" from now on."""
-        key = str(sample.image)
+        key = sample.key
         if key in self._edited:
             return
         self._edited.add(key)
@@ -60,7 +60,7 @@ class SampleListModel(QAbstractListModel):
 
     def edited_flags(self) -> np.ndarray:
         """(n,) bool per sample of the split: True where it has a correction."""
-        return np.fromiter((str(s.image) in self._edited for s in self._samples), bool, len(self._samples))
+        return np.fromiter((s.key in self._edited for s in self._samples), bool, len(self._samples))
 
     @property
     def samples(self) -> list[Sample]:
@@ -82,11 +82,11 @@ class SampleListModel(QAbstractListModel):
         if sample is None:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            if str(sample.image) in self._edited:
+            if sample.key in self._edited:
                 return f"{sample.name}\n✎ edited"
             return sample.name if sample.mask is not None else f"{sample.name}\n(no mask)"
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.loader.request(sample.image) or self.loader.placeholder
+            return self.loader.request(sample.image, sample.frame) or self.loader.placeholder
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{sample.image}\nmask: {sample.mask or 'none'}"
         if role == SAMPLE_ROLE:
@@ -94,6 +94,6 @@ class SampleListModel(QAbstractListModel):
         return None
 
     def row_of_key(self, key: str) -> int:
-        """Visible row of the sample whose image path is `key`; -1 when not shown."""
+        """Visible row of the sample whose `Sample.key` is `key`; -1 when not shown."""
         index = self._index_of_key.get(key)
         return self.row_of(index) if index is not None else -1

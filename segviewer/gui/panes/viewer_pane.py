@@ -216,7 +216,7 @@ class ViewerPane(QWidget):
         """Ask the model for the current image again (e.g. after a new checkpoint was loaded)."""
         self._pred = None
         if self._sample is not None and not self._broken and self._image is not None:
-            self.predictions.request(str(self._sample.image), self._image)
+            self.predictions.request(self._sample.key, self._image)
         self._update_caption()
         self.request_render()
 
@@ -239,11 +239,11 @@ class ViewerPane(QWidget):
         self._pred = None
         if result["note"]:
             self.status_message.emit(result["note"])
-        hit = self.predictions.cached(str(sample.image)) if self.predictions.predictor is not None else None
+        hit = self.predictions.cached(sample.key) if self.predictions.predictor is not None else None
         if hit is not None:
             self._pred, self._pred_shares = hit[:2], hit[2]
         else:
-            self.predictions.request(str(sample.image), self._image)
+            self.predictions.request(sample.key, self._image)
         self._update_legend()
         self._update_caption()
         self.request_render()
@@ -267,7 +267,7 @@ class ViewerPane(QWidget):
         self.sample_shown.emit(sample)
 
     def _on_prediction(self, key: str, mask: np.ndarray, confidence: np.ndarray, shares: np.ndarray) -> None:
-        if self._sample is None or key != str(self._sample.image) or self._broken:
+        if self._sample is None or key != self._sample.key or self._broken:
             return
         if self._image is not None and mask.shape != self._image.shape[:2]:
             self.status_message.emit(
@@ -281,7 +281,7 @@ class ViewerPane(QWidget):
         self.request_render()
 
     def _on_prediction_failed(self, key: str, message: str) -> None:
-        if self._sample is not None and key == str(self._sample.image):
+        if self._sample is not None and key == self._sample.key:
             self.status_message.emit(message)
             self._update_caption()
 
