@@ -55,7 +55,7 @@ Area = Qt.DockWidgetArea
 FIRST_START_SHARE = 0.9  # of the screen, on first start
 # of the window on first start: the data set list + legend, and at most the right-side panes (which
 # take what their contents need without scrolling, up to that share)
-LEFT_SHARE, RIGHT_SHARE = 0.18, 0.34
+LEFT_SHARE, RIGHT_SHARE = 0.18, 0.36
 
 
 class MainWindow(QMainWindow):
@@ -446,7 +446,7 @@ class MainWindow(QMainWindow):
             .width()
             for d in docks
         )
-        return min(needed + scroll_bar + 4, round(share * self.width()))
+        return min(needed + scroll_bar + 16, round(share * self.width()))  # + the dock's own frame
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:
