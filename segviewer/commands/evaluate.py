@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from segviewer.core.errors import UserError
+from segviewer.core.training.config import LABELS
 
 MASK_SUFFIXES = (".png", ".bmp", ".tif", ".tiff")
 
@@ -52,7 +53,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--labels",
-        choices=("auto", "corrected", "original"),
+        choices=LABELS,
         default=None,
         help="form 2: ground truth with saved corrections (corrected), the data set's own masks "
         "(original), or auto: corrected when corrections exist (default)",

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from segviewer.core.training.config import LABELS
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
@@ -28,7 +30,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--top", type=int, default=20, help="images to list, 0 for all (default: %(default)s)")
     p.add_argument(
         "--labels",
-        choices=("auto", "corrected", "original"),
+        choices=LABELS,
         default="auto",
         help="masks to review: corrected (with saved corrections), original, or auto: corrected when "
         "corrections exist (default)",

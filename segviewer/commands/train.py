@@ -176,7 +176,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--scheme", help="label scheme of a plain images/ + masks/ folder (name or JSON)")
     p.add_argument(
         "--labels",
-        choices=("auto", "corrected", "original"),
+        choices=train_config.LABELS,
         default="auto",
         help="masks to train on: corrected (saved corrections win), original, or auto: corrected when "
         "corrections exist (default)",

@@ -26,10 +26,10 @@ from segviewer.core import paths
 from segviewer.core.atomic import atomic_write
 from segviewer.core.errors import UserError
 from segviewer.core.imageio import ImageReadError, read_label, write_png
+from segviewer.core.training.config import LABELS
 
 SUFFIX = ".png"
 REVIEWED_FILE = "reviewed.json"
-LABELS = ("auto", "corrected", "original")
 
 
 class Corrections:
@@ -167,10 +167,14 @@ class Corrections:
         return {"folder": str(self.folder), "splits": splits}
 
 
-def resolve_labels(root: str | Path, labels: str) -> str:
-    """'auto' -> 'corrected' when the data set has corrections, else 'original'."""
+def _check_labels(labels: str) -> None:
     if labels not in LABELS:
         raise UserError(f"labels must be one of {', '.join(LABELS)}, not '{labels}'")
+
+
+def resolve_labels(root: str | Path, labels: str) -> str:
+    """'auto' -> 'corrected' when the data set has corrections, else 'original'."""
+    _check_labels(labels)
     if labels != "auto":
         return labels
     return "corrected" if Corrections(root).splits() else "original"
@@ -182,8 +186,7 @@ def apply_corrections(dataset, labels: str = "auto"):
     labels: 'original' (the files as they are), 'corrected' (corrections must exist) or 'auto'
     (corrected when any exist). Corrections that match no image are listed in `dataset.problems`.
     """
-    if labels not in LABELS:
-        raise UserError(f"labels must be one of {', '.join(LABELS)}, not '{labels}'")
+    _check_labels(labels)
     store = Corrections(dataset.root)
     dataset.corrections = store.folder
     if labels == "original":

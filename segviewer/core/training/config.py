@@ -18,6 +18,8 @@ CLASS_WEIGHTINGS = ("none", "median", "sqrt")
 LR_SCHEDULES = ("cosine", "onecycle", "constant")
 OPTIMIZERS = ("adam", "adamw")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# which masks a training, an evaluation or a review reads (core/corrections.py resolves them)
+LABELS = ("auto", "corrected", "original")
 
 
 @dataclass
