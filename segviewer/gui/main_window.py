@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
     def show_pane(self, widget: QWidget) -> None:
         """Bring the dock holding `widget` to the front (and back on screen if it was closed)."""
         for dock in self.findChildren(QDockWidget):
-            if isinstance(dock.widget(), QScrollArea) and dock.widget().widget() is widget:
+            if _pane_of(dock) is widget:
                 dock.show()
                 dock.raise_()
 
@@ -189,7 +189,9 @@ class MainWindow(QMainWindow):
             docks = [d for d in self.findChildren(QDockWidget) if d.windowTitle() == "Training"]
             if docks:
                 docks[0].raise_()
-                self.resizeDocks(docks, [self._fitting_width(docks, RIGHT_SHARE)], Qt.Orientation.Horizontal)
+                self.resizeDocks(
+                    docks, [self._fitting_width(docks[0], RIGHT_SHARE)], Qt.Orientation.Horizontal
+                )
 
     def add_close_check(self, check: Callable[[QWidget], bool]) -> None:
         """`check(window) -> bool` asks the user before closing (e.g. during training); False keeps it open."""
@@ -437,15 +439,10 @@ class MainWindow(QMainWindow):
         )
         self.resizeDocks([self.dataset_dock], [round(LEFT_SHARE * width)], Qt.Orientation.Horizontal)
 
-    def _fitting_width(self, docks: list[QDockWidget], share: float) -> int:
-        """The width the docks' contents need without a horizontal scroll bar, at most `share` of the window."""
+    def _fitting_width(self, dock: QDockWidget, share: float) -> int:
+        """The width `dock`'s pane needs without a horizontal scroll bar, at most `share` of the window."""
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        needed = max(
-            (d.widget().widget() if isinstance(d.widget(), QScrollArea) else d.widget())
-            .minimumSizeHint()
-            .width()
-            for d in docks
-        )
+        needed = _pane_of(dock).minimumSizeHint().width()
         return min(needed + scroll_bar + 16, round(share * self.width()))  # + the dock's own frame
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -494,3 +491,9 @@ def _message(exc: BaseException, what: Any) -> str:
         return str(exc)
     log.error("unexpected error with %s: %r", what, exc)
     return f"{what}: something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."
+
+
+def _pane_of(dock: QDockWidget) -> QWidget:
+    """The pane a dock shows (right-side panes sit in a scroll area)."""
+    inner = dock.widget()
+    return inner.widget() if isinstance(inner, QScrollArea) else inner
