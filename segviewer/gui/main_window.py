@@ -440,9 +440,11 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.dataset_dock], [round(LEFT_SHARE * width)], Qt.Orientation.Horizontal)
 
     def _fitting_width(self, dock: QDockWidget, share: float) -> int:
-        """The width `dock`'s pane needs without a horizontal scroll bar, at most `share` of the window."""
+        """The width `dock`'s pane prefers (at least what it needs without a horizontal scroll bar), at
+        most `share` of the window."""
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        needed = _pane_of(dock).minimumSizeHint().width()
+        pane = _pane_of(dock)
+        needed = max(pane.minimumSizeHint().width(), pane.sizeHint().width())
         return min(needed + scroll_bar + 16, round(share * self.width()))  # + the dock's own frame
 
     def closeEvent(self, event: QCloseEvent) -> None:

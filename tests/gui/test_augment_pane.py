@@ -163,3 +163,24 @@ def test_installed_in_the_main_window_follows_the_viewer(qtbot, window, tiny_bdd
     assert len(pane.preview_results()) == pane.count
     assert all(im.shape == image.shape for im, _m in pane.preview_results())
     assert window.viewer.current_sample().name in pane.caption.text()
+
+
+def test_transform_table_drops_its_sliders_rather_than_hide_columns_when_narrow(qtbot):
+    from segviewer.gui.panes.augment_transform_rows import build_transform_table
+
+    scroll, rows = build_transform_table(lambda: None, lambda _name, _on: None)
+    qtbot.addWidget(scroll)
+    table = scroll.widget()
+    scroll.resize(700, 300)
+    scroll.show()
+    qtbot.waitUntil(lambda: rows["blur"].p_slider.isVisible())
+    assert not rows["hflip"].s_slider.isVisible()  # a flip has no strength
+    scroll.resize(table.minimumSizeHint().width() + 40, 300)  # a laptop screen's right-side pane
+    qtbot.waitUntil(lambda: not rows["blur"].p_slider.isVisible())
+    assert scroll.horizontalScrollBar().maximum() == 0  # Show alone is in view, not scrolled to
+    assert rows["blur"].solo.geometry().right() <= scroll.viewport().width()
+    rows["blur"].p_spin.setValue(40)  # the spin box still sets the chance
+    assert rows["blur"].spec().p == 0.4
+    scroll.resize(700, 300)
+    qtbot.waitUntil(lambda: rows["blur"].p_slider.isVisible())
+    assert rows["blur"].p_slider.value() == 40 and not rows["hflip"].s_slider.isVisible()

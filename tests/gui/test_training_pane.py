@@ -318,6 +318,27 @@ def test_export_as_command_gives_the_line_for_the_form_and_a_slurm_script(qtbot,
     assert script.stat().st_mode & 0o100
 
 
+def test_form_puts_one_field_to_a_row_when_the_pane_is_narrow(qtbot, pane):
+    form = pane.form
+    grid = form.layout()
+
+    def cell(widget):
+        row, col, _rows, _cols = grid.getItemPosition(grid.indexOf(widget))
+        return row, col
+
+    pane.show()
+    wide = pane.sizeHint().width()
+    assert pane.minimumSizeHint().width() < wide  # a laptop's dock needs no horizontal scroll bar
+    pane.resize(wide, 900)
+    qtbot.waitUntil(lambda: cell(form.batch_size)[0] == cell(form.height_spin.parentWidget())[0])
+    assert cell(form.batch_size)[1] == 3  # beside the input size
+    pane.resize(pane.minimumSizeHint().width(), 900)
+    qtbot.waitUntil(lambda: cell(form.batch_size)[1] == 1)  # under it, in the one field column
+    assert cell(form.batch_size)[0] == cell(form.height_spin.parentWidget())[0] + 1
+    assert form.width() >= form.layout().totalMinimumSize().width()  # nothing squeezed or cut off
+    assert form.values()["batch_size"] == form.batch_size.value()  # the fields still work
+
+
 def test_a_run_written_elsewhere_is_followed_as_it_grows(qtbot, pane, tmp_path):
     run = tmp_path / "cluster-run"
     run.mkdir()

@@ -16,11 +16,11 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from segviewer.core import events as ev
 from segviewer.core.errors import UserError
 from segviewer.core.training.config import TrainConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # events are imported when a run starts: the CLI's parser reads config.py alone
+    from segviewer.core import events as ev
     from segviewer.core.training.distributed import ProcessGroup
     from segviewer.core.training.trainer import Trainer
 
@@ -35,6 +35,7 @@ def train(
     """
     import torch
 
+    from segviewer.core import events as ev
     from segviewer.core.training.distributed import (
         REPORTED_BY_RANK_0,
         ProcessGroup,
@@ -94,5 +95,7 @@ def _lost_a_rank(exc: Exception) -> bool:
 
 
 def _failed(trainer: Trainer, message: str, details: list[str] | None = None) -> ev.Failed:
+    from segviewer.core import events as ev
+
     trainer.write_status("failed", message)
     return ev.Failed(message, details or [])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QLabel,
+    QLayout,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -67,7 +68,7 @@ def slider_pair(tooltip: str) -> tuple[QSlider, QSpinBox]:
     """A 0–100 % slider and spin box that follow each other."""
     slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(0, 100)
-    slider.setMinimumWidth(70)
+    slider.setMinimumWidth(48)
     spin = QSpinBox()
     spin.setRange(0, 100)
     spin.setSuffix(" %")
@@ -78,6 +79,34 @@ def slider_pair(tooltip: str) -> tuple[QSlider, QSpinBox]:
     return slider, spin
 
 
+class _TransformTable(QWidget):
+    """The table's widget: without its sliders (the spin boxes set the same values) when the pane is
+    too narrow for them, so that every column, Show alone included, stays in view on a laptop screen."""
+
+    def measure(self, rows: list[TransformRow]) -> None:
+        # a flip has no strength: its strength slider stays hidden
+        self._sliders = [row.p_slider for row in rows] + [row.s_slider for row in rows if row.name != "hflip"]
+        self._full_width = self.layout().totalMinimumSize().width()
+        self._show_sliders(False)
+        self._compact_width = self.layout().totalMinimumSize().width()
+        self._show_sliders(True)
+
+    def _show_sliders(self, on: bool) -> None:
+        self.sliders_shown = on
+        for slider in self._sliders:
+            slider.setVisible(on)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self._compact_width), hint.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        wide = event.size().width() >= self._full_width
+        if wide != self.sliders_shown:
+            self._show_sliders(wide)
+        super().resizeEvent(event)
+
+
 def build_transform_table(
     changed: Callable[[], None], solo_toggled: Callable[[str, bool], None]
 ) -> tuple[QScrollArea, dict[str, TransformRow]]:
@@ -86,11 +115,13 @@ def build_transform_table(
     `changed()` is called when any value is edited, `solo_toggled(name, on)` when a Show alone button is;
     pressing one lets go of any other first, so at most one is down.
     """
-    controls = QWidget()
+    controls = _TransformTable()
     table = QGridLayout(controls)
-    for col, title in enumerate(("Transform", "Chance", "", "Strength", "", "")):
-        label = QLabel(f"<b>{title}</b>")
-        table.addWidget(label, 0, col)
+    table.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # the scroll area may narrow it
+    table.setContentsMargins(4, 4, 4, 4)  # the scroll area frames it already
+    table.setHorizontalSpacing(4)
+    for col, span, title in ((0, 1, "Transform"), (1, 2, "Chance"), (3, 2, "Strength")):
+        table.addWidget(QLabel(f"<b>{title}</b>"), 0, col, 1, span)  # over a slider and its spin box
 
     def on_solo_toggled(name: str, on: bool) -> None:
         if on:
@@ -108,6 +139,7 @@ def build_transform_table(
     table.setColumnStretch(1, 1)
     table.setColumnStretch(3, 1)
     table.setRowStretch(len(TRANSFORM_NAMES) + 1, 1)  # rows packed at the top
+    controls.measure(list(rows.values()))
     scroll = QScrollArea()
     scroll.setWidget(controls)
     scroll.setWidgetResizable(True)

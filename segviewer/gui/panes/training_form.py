@@ -13,7 +13,7 @@ import math
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDoubleValidator, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -111,31 +111,71 @@ class SettingsForm(QGroupBox):
         for combo in (self.model, self.lr, self.augment, self.device, self.class_weights, self.loss):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
-        grid = QGridLayout(self)
-        grid.addWidget(self.dataset_label, 0, 0, 1, 4)
-        _row(grid, 1, "Model", self.model, span=3)
-        size = QHBoxLayout()
-        size.addWidget(self.height_spin)
-        size.addWidget(QLabel("×"))
-        size.addWidget(self.width_spin)
-        _row(grid, 2, "Input size", size, span=1)
-        _row(grid, 2, "Batch size", self.batch_size, col=2)
-        _row(grid, 3, "Epochs", self.epochs)
-        _row(grid, 3, "Learning rate", self.lr, col=2)
-        _row(grid, 4, "Stop early after", self.patience)
-        _row(grid, 4, "Augmentation", self.augment, col=2)
-        _row(grid, 5, "Loss", self.loss, span=3)  # the longest names ("Cross-entropy + Dice"), read whole
-        _row(grid, 6, "Device", self.device)
-        _row(grid, 6, "Rare classes", self.class_weights, col=2)
-        folder = QHBoxLayout()
-        folder.addWidget(self.folder, 1)
-        folder.addWidget(self.browse)
-        _row(grid, 7, "Save runs in", folder, span=3)
-        grid.addWidget(self.run_hint, 8, 1, 1, 3)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        size = _row_of(self.height_spin, QLabel("×"), self.width_spin, stretch=0)
+        folder = _row_of(self.folder, self.browse)
+        # (label, field, full row): paired fields sit two to a row when the pane is wide enough for
+        # that, one to a row when not (a laptop screen), so no field is cut off or scrolled to
+        self._fields = [
+            (QLabel("Model"), self.model, True),
+            (QLabel("Input size"), size, False),
+            (QLabel("Batch size"), self.batch_size, False),
+            (QLabel("Epochs"), self.epochs, False),
+            (QLabel("Learning rate"), self.lr, False),
+            (QLabel("Stop early after"), self.patience, False),
+            (QLabel("Augmentation"), self.augment, False),
+            (QLabel("Loss"), self.loss, True),  # the longest names ("Cross-entropy + Dice"), read whole
+            (QLabel("Device"), self.device, False),
+            (QLabel("Rare classes"), self.class_weights, False),
+            (QLabel("Save runs in"), folder, True),
+        ]
+        for label, _field, _full in self._fields:
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        QGridLayout(self)
+        self._columns = 0
+        self._arrange(1)
+        self._narrow_width = self.layout().totalMinimumSize().width()
+        self._arrange(2)
+        self._wide_width = self.layout().totalMinimumSize().width()
         self.set_values(defaults)
         self._restore()
+
+    # --- layout -----------------------------------------------------------------------------
+    def _arrange(self, columns: int) -> None:
+        """Lay the fields out `columns` (1 or 2) label-and-field pairs to a row."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        grid: QGridLayout = self.layout()
+        for widget in (self.dataset_label, self.run_hint, *(w for row in self._fields for w in row[:2])):
+            grid.removeWidget(widget)
+        span = 2 * columns - 1
+        grid.addWidget(self.dataset_label, 0, 0, 1, span + 1)
+        row, col = 1, 0
+        for label, field, full in self._fields:
+            if full and col:
+                row, col = row + 1, 0
+            grid.addWidget(label, row, col)
+            grid.addWidget(field, row, col + 1, 1, span if full else 1)
+            col = 2 * columns if full else col + 2
+            if col >= 2 * columns:
+                row, col = row + 1, 0
+        grid.addWidget(self.run_hint, row + (1 if col else 0), 1, 1, span)
+        for column in range(4):
+            grid.setColumnStretch(column, 1 if column in (1, 3) and column < 2 * columns else 0)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As narrow as one field to a row: the pane's scroll area may give the form that little."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self._narrow_width), hint.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        """Wide enough for two fields to a row, the layout the form prefers."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self._wide_width), hint.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        self._arrange(2 if event.size().width() >= self._wide_width else 1)
+        super().resizeEvent(event)
 
     # --- values -----------------------------------------------------------------------------
     def values(self) -> dict:
@@ -343,14 +383,17 @@ def _choices(items) -> QComboBox:
     return combo
 
 
-def _row(grid: QGridLayout, row: int, label: str, field, col: int = 0, span: int = 1) -> None:
-    text = QLabel(label)
-    text.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    grid.addWidget(text, row, col)
-    if isinstance(field, QWidget):
-        grid.addWidget(field, row, col + 1, 1, span)
-    else:
-        grid.addLayout(field, row, col + 1, 1, span)
+def _row_of(*widgets: QWidget, stretch: int = 1) -> QWidget:
+    """Widgets side by side in one widget, to place as one field: the first one stretching, or with
+    `stretch=0` all at their own width and the space after them."""
+    holder = QWidget()
+    row = QHBoxLayout(holder)
+    row.setContentsMargins(0, 0, 0, 0)
+    for index, widget in enumerate(widgets):
+        row.addWidget(widget, stretch if index == 0 else 0)
+    if stretch == 0:
+        row.addStretch(1)
+    return holder
 
 
 def _select(combo: QComboBox, data) -> None:

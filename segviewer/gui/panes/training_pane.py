@@ -136,11 +136,13 @@ class TrainingPane(QWidget):
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.export_button)
+        options = QHBoxLayout()  # a row of its own: the pane fits a laptop screen's 36%
+        options.addWidget(self.auto_refresh, 1)
+        options.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(buttons)
-        layout.addWidget(self.auto_refresh)
+        layout.addLayout(options)
         layout.addWidget(self.view.progress)
         layout.addWidget(self.view.status_label)
         layout.addWidget(self.tabs, 1)
@@ -151,7 +153,9 @@ class TrainingPane(QWidget):
         QTimer.singleShot(CHOICES_DELAY_MS, self._load_choices)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(420, 820)  # leaves the viewer most of the window
+        """Room for the form's two fields to a row, and no more: the viewer keeps most of the window."""
+        margins = self.layout().contentsMargins()
+        return QSize(self.form.sizeHint().width() + margins.left() + margins.right(), 820)
 
     # --- public API -------------------------------------------------------------------------
     def set_dataset(self, root: Path | None, scheme_name: str | None = None, scheme=None) -> None:
