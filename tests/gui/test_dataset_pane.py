@@ -27,9 +27,13 @@ def test_list_shows_the_split_samples(qtbot, window, tiny_bdd):
 def test_name_filter_and_count(qtbot, window, tiny_bdd):
     open_and_wait(qtbot, window, tiny_bdd)
     pane = window.dataset_pane
+    assert window.current_sample().name == "train_000"
     qtbot.keyClicks(pane.filter_edit, "002")
     assert _texts(pane) == ["train_002"]
     assert pane.count_label.text() == "1 of 4 samples"
+    qtbot.waitUntil(lambda: window.current_sample().name == "train_002")  # the one match, not a hidden one
+    pane.filter_edit.clear()
+    assert window.current_sample().name == "train_002" and len(_texts(pane)) == 4  # it stays current
 
 
 def test_class_filter_uses_background_statistics(qtbot, window, tiny_bdd):

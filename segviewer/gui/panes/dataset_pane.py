@@ -330,8 +330,8 @@ class DatasetPane(QWidget):
         row = self.model.row_of(names.index(current)) if current is not None and current in names else -1
         if row >= 0:
             self._select_row(row, emit=False)
-        elif select_first and shown:
-            self._select_row(0)
+        elif shown and (select_first or current is not None):
+            self._select_row(0)  # the viewer shows a sample of the list, not one the filters hide
 
     def _select_row(self, row: int, emit: bool = True) -> None:
         if row < 0 or row >= self.model.rowCount():
