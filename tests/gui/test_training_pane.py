@@ -183,6 +183,30 @@ def test_a_crashed_training_process_becomes_a_message_and_the_pane_keeps_working
     assert pane.start_button.isEnabled() and not pane.stop_button.isEnabled()
 
 
+def test_start_scrolls_a_short_pane_from_the_form_to_the_buttons_and_curves(qtbot, fake_pane):
+    from PySide6.QtWidgets import QScrollArea
+
+    pane = fake_pane
+    scroll = QScrollArea()  # as the window docks it, on a screen shorter than the pane
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(pane)
+    qtbot.addWidget(scroll)
+    scroll.resize(500, 420)
+    scroll.show()
+    pane.tabs.setCurrentIndex(pane.tabs.count() - 1)  # Past runs, as for Fine-tune
+    assert scroll.verticalScrollBar().value() == 0
+    click(qtbot, pane.start_button)
+    bar = scroll.verticalScrollBar().value()
+    assert bar > 0  # the form scrolled away
+    stop_top = pane.stop_button.mapTo(pane, pane.stop_button.rect().topLeft()).y() - bar
+    tabs_top = pane.tabs.mapTo(pane, pane.tabs.rect().topLeft()).y() - bar
+    assert 0 <= stop_top and tabs_top < scroll.viewport().height()  # Stop and the curves are in view
+    assert pane.tabs.currentWidget() is pane.view.curves
+    click(qtbot, pane.stop_button)
+    wait_idle(qtbot, pane)
+    scroll.takeWidget()  # the pane stays the fixture's to shut down
+
+
 def test_start_without_a_data_set_says_what_to_do(qtbot, pane):
     pane.set_dataset(None)
     click(qtbot, pane.start_button)

@@ -61,9 +61,9 @@ class TrainingCurves(QWidget):
         self.loss_plot = _plot("loss (lower is better)", legend_columns=2)
         self.miou_plot = _plot("mIoU (higher is better)", legend_columns=2)
         loss, miou = self.loss_plot.getPlotItem(), self.miou_plot.getPlotItem()
-        self.batch_curve = loss.plot(pen=pg.mkPen(BATCH_COLOR, width=1), name="training loss (each batch)")
-        self.train_curve = _marked_curve(loss, TRAIN_COLOR, "o", "training loss (epoch mean)")
-        self.val_curve = _marked_curve(loss, VAL_COLOR, "s", "validation loss")
+        self.batch_curve = loss.plot(pen=pg.mkPen(BATCH_COLOR, width=1), name="training (each batch)")
+        self.train_curve = _marked_curve(loss, TRAIN_COLOR, "o", "training (epoch mean)")
+        self.val_curve = _marked_curve(loss, VAL_COLOR, "s", "validation")
         self.miou_curve = _marked_curve(miou, MIOU_COLOR, "o", "validation mIoU")
         self.best_marker = miou.plot(
             pen=None,

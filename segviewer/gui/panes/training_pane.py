@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -234,8 +235,20 @@ class TrainingPane(QWidget):
         self._task = background.spawn(self._follow(self._child))
         self.runs.set_running(Path(cfg["out"]))
         self._update_buttons()
+        self._show_progress()
         self.training_started.emit(str(cfg["out"]))
         return True
+
+    def _show_progress(self) -> None:
+        """The curves in front and, where the pane scrolls (a laptop screen), Pause / Stop, the progress
+        and as much of the curves as fit in view instead of the form that was just used."""
+        self.tabs.setCurrentWidget(self.view.curves)
+        scroll = self.parentWidget()
+        while scroll is not None and not isinstance(scroll, QScrollArea):
+            scroll = scroll.parentWidget()
+        if scroll is not None:
+            scroll.ensureWidgetVisible(self.tabs, 0, 0)
+            scroll.ensureWidgetVisible(self.start_button, 0, 4)  # then up to the buttons' row if needed
 
     def export_command(self) -> ExportCommandDialog | None:
         """Show the command line for the form's settings (None, with a message, when they are incomplete)."""
