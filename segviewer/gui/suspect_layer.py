@@ -42,9 +42,7 @@ class SuspectLayer(QGraphicsPixmapItem):
         self._target: tuple[str, str, np.ndarray] | None = None  # split, sample name, (H, W) bool
         self.setVisible(False)
         window.viewer.view.add_layer(self)
-        self.setZValue(
-            EDIT_Z + 1.5
-        )  # over the mask being edited (the image is ready to edit), under its cursor
+        self.setZValue(EDIT_Z + 1.5)  # over the mask being edited, under the editor's cursor
         window.viewer.sample_shown.connect(self._on_sample_shown)
 
     def show_for(self, split: str, name: str, suspect: np.ndarray | None) -> None:

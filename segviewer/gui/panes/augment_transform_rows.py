@@ -35,7 +35,9 @@ class TransformRow:
         self.solo.setText("Show alone")
         self.solo.setCheckable(True)
         self.solo.setToolTip("Preview only this transform, always applied, at its strength")
+        self.sliders = (self.p_slider, self.s_slider)  # the ones this row shows
         if name == "hflip":  # a flip has no strength to set
+            self.sliders = (self.p_slider,)
             self.s_slider.setVisible(False)
             self.s_spin.setVisible(False)
         for col, widget in enumerate(
@@ -84,8 +86,7 @@ class _TransformTable(QWidget):
     too narrow for them, so that every column, Show alone included, stays in view on a laptop screen."""
 
     def measure(self, rows: list[TransformRow]) -> None:
-        # a flip has no strength: its strength slider stays hidden
-        self._sliders = [row.p_slider for row in rows] + [row.s_slider for row in rows if row.name != "hflip"]
+        self._sliders = [slider for row in rows for slider in row.sliders]
         self._full_width = self.layout().totalMinimumSize().width()
         self._show_sliders(False)
         self._compact_width = self.layout().totalMinimumSize().width()
